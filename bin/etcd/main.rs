@@ -1,0 +1,190 @@
+//! The `etcd` server binary: etcd 3.4's flags, logs and listeners, serving
+//! the etcd-rs server.
+
+mod config;
+mod logging;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use config::{ClusterState, EtcdConfig, EtcdUrl, ParseOutcome};
+use etcd_server::{EtcdServer, ServerConfig};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cfg = match config::parse(args, &env) {
+        Ok(ParseOutcome::Run(cfg)) => *cfg,
+        Ok(ParseOutcome::PrintHelp(help)) => {
+            help.print();
+            std::process::exit(0);
+        }
+        Ok(ParseOutcome::PrintVersion(text)) => {
+            print!("{text}");
+            std::process::exit(0);
+        }
+        Err(e) => {
+            e.report();
+            std::process::exit(e.exit_code());
+        }
+    };
+    if let Err(e) = cfg.check_implemented() {
+        e.report();
+        std::process::exit(e.exit_code());
+    }
+    if let Err(e) = cfg.init_logging() {
+        eprintln!("etcd: cannot set up logging: {e:#}");
+        std::process::exit(1);
+    }
+    // Crash points are armed only through the FAILPOINTS environment variable.
+    let _failpoints = fail::FailScenario::setup();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("etcd")
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(cfg)) {
+        tracing::error!(target: "etcdmain", "{e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn log_banner(cfg: &EtcdConfig) {
+    let rs = etcd_api::ETCD_RS_VERSION;
+    tracing::info!(target: "etcdmain", "etcd Version: {}", etcd_server::ETCD_VERSION);
+    tracing::info!(target: "etcdmain", "Git SHA: etcd-rs {rs}");
+    tracing::info!(target: "etcdmain", "Go Version: rust (etcd-rs {rs})");
+    tracing::info!(target: "etcdmain", "Go OS/Arch: {}/{}", std::env::consts::OS, go_arch());
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    tracing::info!(target: "etcdmain", "setting maximum number of CPUs to {cpus}, total number of available CPUs is {cpus}");
+    cfg.log_data_dir_defaulted();
+    tracing::info!(target: "embed", "name = {}", cfg.name);
+    tracing::info!(target: "embed", "data dir = {}", cfg.data_dir);
+    tracing::info!(target: "embed", "member dir = {}/member", cfg.data_dir);
+    tracing::info!(target: "embed", "heartbeat = {}ms", cfg.heartbeat_interval_ms);
+    tracing::info!(target: "embed", "election = {}ms", cfg.election_timeout_ms);
+    tracing::info!(target: "embed", "snapshot count = {}", cfg.snapshot_count);
+    tracing::info!(target: "embed", "advertise client URLs = {}", config::join_urls(&cfg.advertise_client_urls));
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+fn url_strings(urls: &[EtcdUrl]) -> Vec<String> {
+    urls.iter().map(|u| u.as_str().to_string()).collect()
+}
+
+fn server_config(cfg: &EtcdConfig) -> ServerConfig {
+    let defaults = ServerConfig::for_tests(cfg.data_dir.clone().into());
+    ServerConfig {
+        name: cfg.name.clone(),
+        data_dir: cfg.data_dir.clone().into(),
+        wal_dir: (!cfg.wal_dir.is_empty()).then(|| cfg.wal_dir.clone().into()),
+        snapshot_count: cfg.snapshot_count,
+        heartbeat_ms: cfg.heartbeat_interval_ms,
+        election_ms: cfg.election_timeout_ms,
+        initial_cluster: cfg.initial_cluster.clone(),
+        initial_cluster_state_new: cfg.initial_cluster_state == ClusterState::New,
+        initial_cluster_token: cfg.initial_cluster_token.clone(),
+        initial_advertise_peer_urls: url_strings(&cfg.initial_advertise_peer_urls),
+        advertise_client_urls: url_strings(&cfg.advertise_client_urls),
+        max_txn_ops: cfg.max_txn_ops as usize,
+        max_request_bytes: cfg.max_request_bytes as usize,
+        quota_backend_bytes: cfg.quota_backend_bytes,
+        backend_batch_interval_ms: match cfg.backend_batch_interval_ms {
+            0 => defaults.backend_batch_interval_ms,
+            ms => ms,
+        },
+        backend_batch_limit: match cfg.backend_batch_limit {
+            n if n <= 0 => defaults.backend_batch_limit,
+            n => n as usize,
+        },
+    }
+}
+
+/// Binds a listener for an etcd URL (`http://host:port`); a host name is
+/// resolved and the first IPv4 address preferred, as Go's `net.Listen` does.
+async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    anyhow::ensure!(!url.is_tls(), "https listeners need TLS, which is not implemented yet ({})", url.as_str());
+    anyhow::ensure!(!url.is_unix(), "unix socket listeners are not implemented yet ({})", url.as_str());
+    let addr = match url.socket_addr() {
+        Some(a) => a,
+        None => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host(url.host_port())
+                .await
+                .with_context(|| format!("cannot resolve {}", url.as_str()))?
+                .collect();
+            addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or_else(|| addrs.first())
+                .copied()
+                .with_context(|| format!("no address for {}", url.as_str()))?
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listen tcp {addr}"))?;
+    Ok((listener, addr))
+}
+
+async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
+    log_banner(&cfg);
+    let mut peer_listeners = Vec::new();
+    for url in &cfg.listen_peer_urls {
+        peer_listeners.push(bind(url).await?);
+    }
+    let mut client_listeners = Vec::new();
+    for url in &cfg.listen_client_urls {
+        client_listeners.push(bind(url).await?);
+    }
+    let server = EtcdServer::start(server_config(&cfg)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(target: "etcdserver", "starting server... [version: {}, cluster version: to_be_decided]", etcd_server::ETCD_VERSION);
+    for (listener, addr) in peer_listeners {
+        tracing::info!(target: "embed", "listening for peers on {addr}");
+        tokio::spawn(serve_peers(listener));
+    }
+    server.wait_ready().await;
+    tracing::info!(target: "embed", "ready to serve client requests");
+    for (listener, addr) in client_listeners {
+        tracing::info!(target: "embed", notice = true, "serving insecure client requests on {addr}, this is strongly discouraged!");
+        let s = server.clone();
+        tokio::spawn(async move {
+            if let Err(e) = etcd_api::serve_clients(listener, s).await {
+                tracing::error!(target: "embed", "client listener on {addr} failed: {e}");
+            }
+        });
+    }
+    wait_for_signal().await;
+    tracing::info!(target: "pkg/osutil", notice = true, "received terminated signal, shutting down...");
+    server.stop();
+    Ok(())
+}
+
+/// The peer port answers `/version` for now; Raft traffic between members
+/// arrives with multi-member clusters.
+async fn serve_peers(listener: tokio::net::TcpListener) {
+    let body = format!(
+        "{{\"etcdserver\":\"{}\",\"etcdcluster\":\"{}\"}}",
+        etcd_server::ETCD_VERSION,
+        etcd_server::CLUSTER_VERSION
+    );
+    let router = axum::Router::new().route("/version", axum::routing::get(move || async move { body }));
+    let _ = axum::serve(listener, router).await;
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

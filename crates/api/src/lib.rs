@@ -1,0 +1,57 @@
+//! The client-facing API: gRPC services, the JSON gateway and plain HTTP
+//! endpoints, all on one listener (HTTP/1.1 and HTTP/2 share the port, as in
+//! etcd, so `etcdctl` and `curl` reach the same address).
+
+#![deny(missing_docs)]
+
+mod cluster;
+mod gateway;
+mod http;
+mod kv;
+mod maintenance;
+
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+use etcd_proto::etcdserverpb::{
+    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+};
+use etcd_server::EtcdServer;
+
+pub use http::ETCD_RS_VERSION;
+
+/// gRPC's own overhead allowed on top of `--max-request-bytes` (etcd's
+/// `grpcOverheadBytes`).
+const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
+
+/// The router for one client listener.
+pub fn client_router(server: Arc<EtcdServer>) -> axum::Router {
+    let max_recv = server.config().max_request_bytes + GRPC_OVERHEAD_BYTES;
+    let grpc = tonic::service::Routes::new(
+        KvServer::new(kv::KvService(server.clone()))
+            .max_decoding_message_size(max_recv)
+            .max_encoding_message_size(usize::MAX),
+    )
+    .add_service(MaintenanceServer::new(maintenance::MaintenanceService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(ClusterServer::new(cluster::ClusterService(server.clone())).max_decoding_message_size(max_recv))
+    .into_axum_router();
+    let web = gateway::routes()
+        .merge(http::routes())
+        .with_state(server)
+        .layer(axum::middleware::map_response(cors));
+    grpc.merge(web)
+}
+
+/// etcd's client mux answers every HTTP request with permissive CORS headers.
+async fn cors(mut r: axum::response::Response) -> axum::response::Response {
+    let h = r.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert("access-control-allow-methods", HeaderValue::from_static("POST, GET, OPTIONS, PUT, DELETE"));
+    h.insert("access-control-allow-headers", HeaderValue::from_static("accept, content-type, authorization"));
+    r
+}
+
+/// Serves clients on `listener` until the process ends.
+pub async fn serve_clients(listener: tokio::net::TcpListener, server: Arc<EtcdServer>) -> std::io::Result<()> {
+    axum::serve(listener, client_router(server)).await
+}

@@ -1,0 +1,102 @@
+//! First start versus restart: what is on disk decides.
+//!
+//! A new member writes a WAL whose metadata holds its id and the cluster id,
+//! and whose first entries are the initial cluster as Raft conf changes at
+//! term 1 (as etcd does), already committed. A restart reads both back.
+
+use etcd_proto::etcdserverpb::Metadata;
+use etcd_raft_node::raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType, HardState};
+use etcd_raft_node::{DurableLog, Recovered};
+use prost::Message as _;
+use protobuf::Message as _;
+
+use crate::config::ServerConfig;
+use crate::membership::{cluster_id, parse_initial_cluster, Member};
+use crate::ServerError;
+
+/// The durable log plus who we are.
+pub struct Booted {
+    /// The opened log.
+    pub log: DurableLog,
+    /// This member's id.
+    pub member_id: u64,
+    /// The cluster id.
+    pub cluster_id: u64,
+    /// What was recovered (None on first start).
+    pub recovered: Option<Recovered>,
+    /// The initial members (first start only).
+    pub initial_members: Vec<Member>,
+}
+
+/// Opens the member's log, creating it on first start.
+pub fn boot(cfg: &ServerConfig) -> Result<Booted, ServerError> {
+    let wal_dir = cfg.wal_dir();
+    let snap_dir = cfg.snap_dir();
+    if DurableLog::exists(&wal_dir) {
+        let (log, recovered) = DurableLog::open(&wal_dir, &snap_dir)?;
+        let meta = Metadata::decode(recovered.metadata.as_slice())
+            .map_err(|e| ServerError::Config(format!("cannot decode WAL metadata: {e}")))?;
+        return Ok(Booted {
+            log,
+            member_id: meta.node_id.unwrap_or(0),
+            cluster_id: meta.cluster_id.unwrap_or(0),
+            recovered: Some(recovered),
+            initial_members: vec![],
+        });
+    }
+    if !cfg.initial_cluster_state_new {
+        return Err(ServerError::Config(
+            "joining an existing cluster (--initial-cluster-state=existing) is not implemented yet".into(),
+        ));
+    }
+    let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
+    let mut members: Vec<Member> = peers
+        .iter()
+        .map(|(name, urls)| Member::new(name, urls, &cfg.initial_cluster_token))
+        .collect();
+    members.sort_by_key(|m| m.id);
+    let me = members.iter().find(|m| m.name == cfg.name).ok_or_else(|| {
+        ServerError::Config(format!(
+            "couldn't find local name {:?} in the initial cluster configuration",
+            cfg.name
+        ))
+    })?;
+    let mut own_urls = cfg.initial_advertise_peer_urls.clone();
+    own_urls.sort();
+    if own_urls != me.peer_urls {
+        return Err(ServerError::Config(format!(
+            "--initial-cluster has {}={} but missing from --initial-advertise-peer-urls={} (\"{}\"(resolved from {:?}) != \"{}\"(resolved from {:?}))",
+            me.name,
+            me.peer_urls.join(","),
+            cfg.initial_advertise_peer_urls.join(","),
+            own_urls.join(","),
+            own_urls,
+            me.peer_urls.join(","),
+            me.peer_urls,
+        )));
+    }
+    let member_id = me.id;
+    let cid = cluster_id(&members.iter().map(|m| m.id).collect::<Vec<_>>());
+    let meta = Metadata { node_id: Some(member_id), cluster_id: Some(cid) }.encode_to_vec();
+    let mut entries = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        let mut cc = ConfChange::default();
+        cc.set_change_type(ConfChangeType::AddNode);
+        cc.node_id = m.id;
+        cc.context = serde_json::to_vec(&Member { name: String::new(), ..m.clone() })
+            .expect("member serialises")
+            .into();
+        let mut e = Entry::default();
+        e.set_entry_type(EntryType::EntryConfChange);
+        e.term = 1;
+        e.index = i as u64 + 1;
+        e.data = cc.write_to_bytes().expect("conf change encodes").into();
+        entries.push(e);
+    }
+    let mut hs = HardState::default();
+    hs.term = 1;
+    hs.commit = entries.len() as u64;
+    std::fs::create_dir_all(cfg.member_dir())?;
+    let log = DurableLog::create(&wal_dir, &snap_dir, &meta, &entries, &hs)?;
+    Ok(Booted { log, member_id, cluster_id: cid, recovered: None, initial_members: members })
+}

@@ -1,0 +1,55 @@
+//! What the Raft thread reports back to the server: read states, leader
+//! changes, outgoing messages, fatal storage errors.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use etcd_raft_node::raft::eraftpb::Message;
+use etcd_raft_node::raft::{ReadState, StateRole};
+use etcd_raft_node::{NodeError, NodeEvents};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+pub(crate) struct ServerEvents {
+    pub(crate) member_id: u64,
+    pub(crate) read_answers: Arc<Mutex<HashMap<u64, oneshot::Sender<u64>>>>,
+    pub(crate) leader_tx: tokio::sync::watch::Sender<u64>,
+}
+
+impl NodeEvents for ServerEvents {
+    fn send(&mut self, msgs: Vec<Message>) {
+        // Peer transport comes with multi-member clusters; a lone member
+        // addresses nobody, so anything here is a bug worth seeing.
+        for m in msgs {
+            if m.to != self.member_id {
+                tracing::debug!(target: "rafthttp", "dropping message to unknown peer {:x}", m.to);
+            }
+        }
+    }
+
+    fn read_states(&mut self, states: Vec<ReadState>) {
+        let mut answers = self.read_answers.lock();
+        for rs in states {
+            let Ok(ctx) = <[u8; 8]>::try_from(rs.request_ctx.as_slice()) else { continue };
+            if let Some(tx) = answers.remove(&u64::from_be_bytes(ctx)) {
+                let _ = tx.send(rs.index);
+            }
+        }
+    }
+
+    fn role_changed(&mut self, leader: u64, role: StateRole, term: u64) {
+        if leader != 0 && *self.leader_tx.borrow() != leader {
+            tracing::info!(target: "raft", "raft.node: {:x} elected leader {:x} at term {}",
+                self.member_id, leader, term);
+        } else if leader == 0 && *self.leader_tx.borrow() != 0 {
+            tracing::info!(target: "raft", "raft.node: {:x} lost leader {:x} at term {}",
+                self.member_id, *self.leader_tx.borrow(), term);
+        }
+        let _ = role;
+        self.leader_tx.send_replace(leader);
+    }
+
+    fn fatal(&mut self, err: NodeError) {
+        crate::apply::fatal(&format!("raft storage failed: {err}"));
+    }
+}

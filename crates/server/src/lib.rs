@@ -1,0 +1,45 @@
+//! The etcd server core: bootstrap, membership, the applier, read index and
+//! the `EtcdServer` the API layer calls.
+//!
+//! Data flow (DESIGN.md): a request is validated, wrapped in an
+//! `InternalRaftRequest`, proposed to the Raft thread, written to the WAL
+//! (fsync), committed, applied by the single applier thread to the MVCC
+//! store, and only then answered.
+
+#![deny(missing_docs)]
+
+mod apply;
+mod bootstrap;
+pub mod config;
+mod events;
+pub mod membership;
+mod membership_store;
+mod read_index;
+mod server;
+mod validate;
+pub mod wait;
+
+pub use apply::{ApplyResponse, ApplyResult};
+pub use config::ServerConfig;
+pub use server::{EtcdServer, CLUSTER_VERSION, ETCD_VERSION};
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Bad or inconsistent configuration.
+    #[error("{0}")]
+    Config(String),
+    /// The Raft layer failed to start.
+    #[error(transparent)]
+    Node(#[from] etcd_raft_node::NodeError),
+    /// The backend failed to open.
+    #[error(transparent)]
+    Backend(#[from] etcd_backend::BackendError),
+    /// The MVCC store failed to open.
+    #[error(transparent)]
+    Mvcc(#[from] etcd_mvcc::MvccError),
+    /// File system error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,99 @@
+//! Linearizable reads through Raft's ReadIndex (Raft thesis §6.4), batched:
+//! every read that arrives while a round is in flight joins the next round,
+//! so one ReadIndex request serves many reads. A read may only use an index
+//! obtained *after* it arrived; the round loop guarantees it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use etcd_proto::EtcdError;
+use etcd_raft_node::{Input, NodeHandle};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+type Reply = oneshot::Sender<Result<u64, EtcdError>>;
+
+#[derive(Default)]
+struct Batch {
+    waiting: Vec<Reply>,
+    round_running: bool,
+}
+
+/// Hands out read indexes; shared by every request handler.
+pub struct ReadIndexer {
+    node: NodeHandle,
+    timeout: Duration,
+    batch: Mutex<Batch>,
+    next_ctx: AtomicU64,
+    answers: Arc<Mutex<HashMap<u64, oneshot::Sender<u64>>>>,
+}
+
+impl ReadIndexer {
+    /// A reader over `node`; the Raft thread's events deliver read states
+    /// into `answers` (ctx → index).
+    pub fn new(
+        node: NodeHandle,
+        timeout: Duration,
+        answers: Arc<Mutex<HashMap<u64, oneshot::Sender<u64>>>>,
+    ) -> Arc<ReadIndexer> {
+        Arc::new(ReadIndexer {
+            node,
+            timeout,
+            batch: Mutex::new(Batch::default()),
+            next_ctx: AtomicU64::new(1),
+            answers,
+        })
+    }
+
+    /// Waits for a read index taken after this call began.
+    pub async fn read_index(self: &Arc<Self>) -> Result<u64, EtcdError> {
+        let (tx, rx) = oneshot::channel();
+        let start_round = {
+            let mut b = self.batch.lock();
+            b.waiting.push(tx);
+            !std::mem::replace(&mut b.round_running, true)
+        };
+        if start_round {
+            let me = self.clone();
+            tokio::spawn(async move { me.rounds().await });
+        }
+        rx.await.unwrap_or(Err(EtcdError::Stopped))
+    }
+
+    async fn rounds(self: Arc<Self>) {
+        loop {
+            let waiting = {
+                let mut b = self.batch.lock();
+                if b.waiting.is_empty() {
+                    b.round_running = false;
+                    return;
+                }
+                std::mem::take(&mut b.waiting)
+            };
+            let result = self.one_round().await;
+            for w in waiting {
+                let _ = w.send(result);
+            }
+        }
+    }
+
+    async fn one_round(&self) -> Result<u64, EtcdError> {
+        let ctx = self.next_ctx.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.answers.lock().insert(ctx, tx);
+        if self.node.send(Input::ReadIndex(ctx.to_be_bytes().to_vec())).is_err() {
+            self.answers.lock().remove(&ctx);
+            return Err(EtcdError::Stopped);
+        }
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(index)) => Ok(index),
+            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Err(_) => {
+                self.answers.lock().remove(&ctx);
+                Err(EtcdError::Timeout)
+            }
+        }
+    }
+}

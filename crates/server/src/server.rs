@@ -1,0 +1,356 @@
+//! `EtcdServer`: starts the Raft thread and the applier, and gives the API
+//! layer typed calls. Every mutation is proposed through Raft and answered
+//! after it is applied; linearizable reads wait for a read index.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use etcd_backend::{Backend, BackendConfig};
+use etcd_mvcc::KvStore;
+use etcd_proto::etcdserverpb::{
+    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
+    InternalRaftRequest, MemberAttrUpdate, MemberListResponse, PutRequest, PutResponse,
+    RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse, TxnRequest,
+    TxnResponse,
+};
+use etcd_proto::EtcdError;
+use etcd_raft_node::{Input, NodeConfig, NodeHandle};
+use prost::Message as _;
+
+use crate::apply::{ApplyResponse, Applier};
+use crate::bootstrap::boot;
+use crate::config::ServerConfig;
+use crate::events::ServerEvents;
+use crate::membership_store::MembershipStore;
+use crate::read_index::ReadIndexer;
+use crate::wait::{IdGenerator, Wait};
+use crate::{validate, ServerError};
+
+/// The version of etcd whose behaviour we reproduce.
+pub const ETCD_VERSION: &str = "3.4.23";
+/// The cluster version etcd 3.4 reports.
+pub const CLUSTER_VERSION: &str = "3.4.0";
+
+/// A running member.
+pub struct EtcdServer {
+    cfg: ServerConfig,
+    member_id: u64,
+    members: Arc<MembershipStore>,
+    kv: Arc<KvStore>,
+    backend: Arc<Backend>,
+    node: NodeHandle,
+    wait: Arc<Wait>,
+    ids: IdGenerator,
+    applied_rx: tokio::sync::watch::Receiver<u64>,
+    leader_rx: tokio::sync::watch::Receiver<u64>,
+    ready_tx: tokio::sync::watch::Sender<bool>,
+    reads: Arc<ReadIndexer>,
+}
+
+impl EtcdServer {
+    /// Opens or creates the data dir and starts Raft and the applier. Must be
+    /// called inside a Tokio runtime.
+    pub fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>, ServerError> {
+        let booted = boot(&cfg)?;
+        let backend_path = cfg.snap_dir().join("db");
+        let backend = Arc::new(Backend::open(
+            &backend_path,
+            BackendConfig {
+                batch_interval_ms: cfg.backend_batch_interval_ms,
+                batch_limit: cfg.backend_batch_limit,
+            },
+        )?);
+        let kv = Arc::new(KvStore::open(backend.clone())?);
+        let members = Arc::new(MembershipStore::load(backend.clone())?);
+        if members.cluster_id() == 0 {
+            members.set_cluster_id(booted.cluster_id);
+        }
+        let member_id = booted.member_id;
+        let snapshot_index = booted
+            .recovered
+            .as_ref()
+            .and_then(|r| r.snapshot.as_ref())
+            .map(|s| s.get_metadata().index)
+            .unwrap_or(0);
+        let conf_state = booted
+            .recovered
+            .as_ref()
+            .and_then(|r| r.snapshot.as_ref())
+            .map(|s| s.get_metadata().get_conf_state().clone())
+            .unwrap_or_default();
+        tracing::info!(target: "etcdserver", "{} member {:x} in cluster {:x}",
+            if booted.recovered.is_some() { "restarting" } else { "starting" },
+            member_id, booted.cluster_id);
+        if let Some(r) = &booted.recovered {
+            tracing::info!(target: "etcdserver", "recovered log: snapshot index {}, last index {}, commit {}, backend consistent index {}",
+                snapshot_index, r.last_index, r.hard_state.commit, kv.consistent_index());
+        }
+
+        let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(1024);
+        let (applied_tx, applied_rx) = tokio::sync::watch::channel(snapshot_index);
+        let (leader_tx, leader_rx) = tokio::sync::watch::channel(0u64);
+        let read_answers = Arc::new(parking_lot::Mutex::new(std::collections::HashMap::new()));
+        let events = ServerEvents { member_id, read_answers: read_answers.clone(), leader_tx };
+        let single = booted.initial_members.len() == 1 || members.list().len() == 1;
+        let (node, _join) = etcd_raft_node::start(
+            NodeConfig {
+                id: member_id,
+                tick_ms: cfg.heartbeat_ms,
+                election_ticks: cfg.election_ticks(),
+                applied_index: snapshot_index,
+                single_voter_fast_start: single,
+            },
+            booted.log,
+            Box::new(events),
+            apply_tx,
+            etcd_raft_node::raft_logger(),
+        )?;
+        let wait = Arc::new(Wait::default());
+        let applier = Applier {
+            kv: kv.clone(),
+            backend: backend.clone(),
+            members: members.clone(),
+            wait: wait.clone(),
+            applied_tx,
+            node: node.clone(),
+            snapshot_count: cfg.snapshot_count,
+            commit_interval: std::time::Duration::from_millis(cfg.backend_batch_interval_ms.max(1)),
+            conf_state,
+            applied_index: snapshot_index,
+            snapshot_index,
+        };
+        std::thread::Builder::new()
+            .name("apply".into())
+            .spawn(move || applier.run(apply_rx))?;
+        let reads = ReadIndexer::new(node.clone(), cfg.request_timeout(), read_answers);
+        let (ready_tx, _) = tokio::sync::watch::channel(false);
+        let server = Arc::new(EtcdServer {
+            ids: IdGenerator::new(member_id),
+            cfg,
+            member_id,
+            members,
+            kv,
+            backend,
+            node,
+            wait,
+            applied_rx,
+            leader_rx,
+            ready_tx,
+            reads,
+        });
+        let s = server.clone();
+        tokio::spawn(async move { s.publish().await });
+        Ok(server)
+    }
+
+    /// Publishes this member's name and client URLs through Raft, retrying
+    /// until it succeeds; then the member is ready to serve.
+    async fn publish(self: Arc<Self>) {
+        let attr = MemberAttrUpdate {
+            member_id: self.member_id,
+            name: self.cfg.name.clone(),
+            client_urls: self.cfg.advertise_client_urls.clone(),
+        };
+        loop {
+            let mut leader = self.leader_rx.clone();
+            let _ = leader.wait_for(|l| *l != 0).await;
+            let req = InternalRaftRequest { member_attr: Some(attr.clone()), ..Default::default() };
+            match self.propose(req).await {
+                Ok(_) => break,
+                Err(e) => tracing::warn!(target: "etcdserver", "failed to publish local member to cluster through raft ({e})"),
+            }
+        }
+        tracing::info!(target: "etcdserver", "published {{Name:{} ClientURLs:[{}]}} to cluster {:x}",
+            attr.name, attr.client_urls.join(" "), self.cluster_id());
+        self.ready_tx.send_replace(true);
+        tracing::info!(target: "etcdserver/api", "enabled capabilities for version 3.4");
+    }
+
+    /// Resolves once the member has published itself and can serve clients.
+    pub async fn wait_ready(&self) {
+        let mut rx = self.ready_tx.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    /// This member's id.
+    pub fn member_id(&self) -> u64 {
+        self.member_id
+    }
+
+    /// The cluster id.
+    pub fn cluster_id(&self) -> u64 {
+        self.members.cluster_id()
+    }
+
+    /// Current Raft term.
+    pub fn term(&self) -> u64 {
+        self.node.status().term.load(Ordering::Relaxed)
+    }
+
+    /// Current leader (0 when none).
+    pub fn leader(&self) -> u64 {
+        *self.leader_rx.borrow()
+    }
+
+    /// The store's current revision.
+    pub fn revision(&self) -> i64 {
+        self.kv.current_revision()
+    }
+
+    /// A response header; `revision` 0 means the current revision.
+    pub fn header(&self, revision: i64) -> ResponseHeader {
+        ResponseHeader {
+            cluster_id: self.cluster_id(),
+            member_id: self.member_id,
+            revision: if revision == 0 { self.kv.current_revision() } else { revision },
+            raft_term: self.term(),
+        }
+    }
+
+    fn fill(&self, h: &mut Option<ResponseHeader>) {
+        let rev = h.as_ref().map(|h| h.revision).unwrap_or(0);
+        *h = Some(self.header(rev));
+    }
+
+    /// Proposes `req` and waits for it to be applied.
+    async fn propose(&self, mut req: InternalRaftRequest) -> Result<ApplyResponse, EtcdError> {
+        let id = self.ids.next();
+        req.header = Some(RequestHeader { id, ..Default::default() });
+        let data = req.encode_to_vec();
+        if data.len() > self.cfg.max_request_bytes {
+            return Err(EtcdError::RequestTooLarge);
+        }
+        let rx = self.wait.register(id);
+        if self.node.send(Input::Propose(data)).is_err() {
+            self.wait.cancel(id);
+            return Err(EtcdError::Stopped);
+        }
+        match tokio::time::timeout(self.cfg.request_timeout(), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Err(_) => {
+                self.wait.cancel(id);
+                Err(if self.leader() == 0 { EtcdError::NoLeader } else { EtcdError::Timeout })
+            }
+        }
+    }
+
+    /// Waits until this member has applied everything committed before the
+    /// call (ReadIndex), so a following local read is linearizable.
+    pub async fn linearizable_barrier(&self) -> Result<(), EtcdError> {
+        let index = self.reads.read_index().await?;
+        let mut applied = self.applied_rx.clone();
+        let reached = tokio::time::timeout(self.cfg.request_timeout(), async {
+            applied.wait_for(|a| *a >= index).await.map(|_| ())
+        })
+        .await;
+        match reached {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Err(_) => Err(EtcdError::TimeoutWaitAppliedIndex),
+        }
+    }
+
+    /// Range (linearizable unless `serializable`).
+    pub async fn range(&self, req: RangeRequest) -> Result<RangeResponse, EtcdError> {
+        validate::range(&req)?;
+        if !req.serializable {
+            self.linearizable_barrier().await?;
+        }
+        let mut resp = self.kv.range(&req).map_err(crate::apply::mvcc_error)?;
+        self.fill(&mut resp.header);
+        Ok(resp)
+    }
+
+    /// Put.
+    pub async fn put(&self, req: PutRequest) -> Result<PutResponse, EtcdError> {
+        validate::put(&req)?;
+        match self.propose(InternalRaftRequest { put: Some(req), ..Default::default() }).await? {
+            ApplyResponse::Put(mut r) => {
+                self.fill(&mut r.header);
+                Ok(r)
+            }
+            other => unexpected(other),
+        }
+    }
+
+    /// DeleteRange.
+    pub async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse, EtcdError> {
+        validate::delete_range(&req)?;
+        match self.propose(InternalRaftRequest { delete_range: Some(req), ..Default::default() }).await? {
+            ApplyResponse::DeleteRange(mut r) => {
+                self.fill(&mut r.header);
+                Ok(r)
+            }
+            other => unexpected(other),
+        }
+    }
+
+    /// Txn, proposed through Raft like every request that may write.
+    pub async fn txn(&self, req: TxnRequest) -> Result<TxnResponse, EtcdError> {
+        validate::txn(&req, self.cfg.max_txn_ops)?;
+        match self.propose(InternalRaftRequest { txn: Some(req), ..Default::default() }).await? {
+            ApplyResponse::Txn(mut r) => {
+                self.fill(&mut r.header);
+                Ok(r)
+            }
+            other => unexpected(other),
+        }
+    }
+
+    /// Compact.
+    pub async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse, EtcdError> {
+        match self.propose(InternalRaftRequest { compaction: Some(req), ..Default::default() }).await? {
+            ApplyResponse::Compaction(mut r) => {
+                self.fill(&mut r.header);
+                Ok(r)
+            }
+            other => unexpected(other),
+        }
+    }
+
+    /// Maintenance.Status.
+    pub fn status(&self) -> StatusResponse {
+        let st = self.node.status();
+        StatusResponse {
+            header: Some(self.header(0)),
+            version: ETCD_VERSION.to_string(),
+            db_size: self.backend.size_bytes(),
+            leader: self.leader(),
+            raft_index: st.commit.load(Ordering::Relaxed),
+            raft_term: self.term(),
+            raft_applied_index: *self.applied_rx.borrow(),
+            errors: vec![],
+            db_size_in_use: self.backend.size_in_use_bytes(),
+            is_learner: self.members.get(self.member_id).map(|m| m.is_learner).unwrap_or(false),
+        }
+    }
+
+    /// Cluster.MemberList.
+    pub fn member_list(&self) -> MemberListResponse {
+        MemberListResponse {
+            header: Some(self.header(0)),
+            members: self.members.list().iter().map(|m| m.to_proto()).collect(),
+        }
+    }
+
+    /// Number of proposals waiting to be applied.
+    pub fn pending_proposals(&self) -> usize {
+        self.wait.len()
+    }
+
+    /// Stops the Raft thread (the applier follows and commits the backend).
+    pub fn stop(&self) {
+        let _ = self.node.send(Input::Stop);
+    }
+}
+
+fn unexpected<T>(r: ApplyResponse) -> Result<T, EtcdError> {
+    tracing::error!(target: "etcdserver", "unexpected apply response {r:?}");
+    Err(EtcdError::Stopped)
+}
