@@ -54,9 +54,11 @@ where
     let req = if body.iter().all(u8::is_ascii_whitespace) {
         Q::default()
     } else {
-        match serde_json::from_slice::<Q>(&body) {
+        // Like Go's json.Decoder, read one value and ignore what follows it.
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        match Q::deserialize(&mut de) {
             Ok(q) => q,
-            Err(e) => return error_response(Code::InvalidArgument, &json_error_text(&e)),
+            Err(e) => return error_response(Code::InvalidArgument, &go_json_error(&body, &e)),
         }
     };
     match f(req).await {
@@ -69,13 +71,81 @@ where
     }
 }
 
-/// Go's encoding/json wording for the common cases, so scripts that grep
-/// the gateway's errors see the same text.
-fn json_error_text(e: &serde_json::Error) -> String {
+/// Go's encoding/json (and jsonpb) wording for a decode error, so scripts
+/// that match the gateway's errors see the same text as from etcd.
+fn go_json_error(body: &[u8], e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = byte_offset(body, e.line(), e.column());
+    let text = e.to_string();
     match e.classify() {
-        serde_json::error::Category::Eof => "unexpected EOF".to_string(),
-        _ => format!("{e}"),
+        Category::Eof => "unexpected EOF".to_string(),
+        Category::Syntax => {
+            // serde_json's column points at the offending character.
+            let c = body.get(at.saturating_sub(1)).map(|b| *b as char).unwrap_or(' ');
+            let context = if text.starts_with("expected `:`") {
+                "after object key"
+            } else if text.starts_with("expected `,` or `}`") {
+                "after object key:value pair"
+            } else if text.starts_with("expected `,` or `]`") {
+                "after array element"
+            } else if text.starts_with("key must be a string") {
+                "looking for beginning of object key string"
+            } else {
+                "looking for beginning of value"
+            };
+            format!("invalid character {} {context}", go_quote_char(c))
+        }
+        Category::Data | Category::Io => {
+            if let Some(offset) = base64_offset(&text) {
+                return format!("illegal base64 data at input byte {offset}");
+            }
+            // A number given as a string that is not a number: jsonpb parses
+            // the string's content as a JSON literal and names its first bad character.
+            let value = quoted_value_before(body, at);
+            if let Some(c) = value.chars().find(|c| !c.is_ascii_digit() && *c != '-') {
+                return format!("invalid character {} looking for beginning of value", go_quote_char(c));
+            }
+            text.split(" at line ").next().unwrap_or(&text).to_string()
+        }
     }
+}
+
+/// Go's `%q`-like quoting of one character, as encoding/json prints it.
+fn go_quote_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".to_string(),
+        c if c.is_control() => format!("'\\x{:02x}'", c as u32),
+        c => format!("'{c}'"),
+    }
+}
+
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in body.split(|b| *b == b'\n').enumerate() {
+        if i + 1 == line {
+            return offset + column;
+        }
+        offset += l.len() + 1;
+    }
+    body.len()
+}
+
+/// The offset in a base64 decoding error (`Invalid byte 33, offset 0.`).
+fn base64_offset(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("invalid byte") && !lower.contains("invalid symbol") && !lower.contains("invalid last symbol") && !lower.contains("invalid padding") && !lower.contains("invalid input length") {
+        return None;
+    }
+    let rest = &lower[lower.find("offset")? + "offset".len()..];
+    rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The content of the last JSON string that ends before `at`.
+fn quoted_value_before(body: &[u8], at: usize) -> String {
+    let head = &body[..at.min(body.len())];
+    let Some(end) = head.iter().rposition(|b| *b == b'"') else { return String::new() };
+    let Some(start) = head[..end].iter().rposition(|b| *b == b'"') else { return String::new() };
+    String::from_utf8_lossy(&head[start + 1..end]).into_owned()
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -86,7 +156,14 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 
 /// grpc-gateway's error body and status.
 pub fn error_response(code: Code, msg: &str) -> Response {
-    let body = serde_json::json!({ "error": msg, "message": msg, "code": code as i32 });
+    /// Field order matters to byte-for-byte comparisons: etcd's is error, message, code.
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: &'a str,
+        message: &'a str,
+        code: i32,
+    }
+    let body = Body { error: msg, message: msg, code: code as i32 };
     json_response(http_status(code), serde_json::to_vec(&body).unwrap_or_default())
 }
 

@@ -12,7 +12,7 @@ mod maintenance;
 
 use std::sync::Arc;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use etcd_proto::etcdserverpb::{
     cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
 };
@@ -37,12 +37,37 @@ pub fn client_router(server: Arc<EtcdServer>) -> axum::Router {
     .into_axum_router();
     let web = gateway::routes()
         .merge(http::routes())
-        .with_state(server)
-        .layer(axum::middleware::map_response(cors));
+        .method_not_allowed_fallback(|| async { plain_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n") })
+        .with_state(server);
     grpc.merge(web)
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(cors))
 }
 
-/// etcd's client mux answers every HTTP request with permissive CORS headers.
+/// Unknown paths: gRPC callers get `Unimplemented`, HTTP callers Go's 404.
+async fn not_found(req: axum::extract::Request) -> axum::response::Response {
+    let grpc = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        return tonic::Status::unimplemented(format!("unknown method {}", req.uri().path()))
+            .into_http::<axum::body::Body>();
+    }
+    plain_error(StatusCode::NOT_FOUND, "Not Found\n")
+}
+
+/// Go's `http.Error`: text/plain, nosniff.
+fn plain_error(status: StatusCode, body: &'static str) -> axum::response::Response {
+    let mut r = axum::response::IntoResponse::into_response((status, body));
+    let h = r.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// etcd's client mux answers every HTTP request (gRPC ones too; harmless) with permissive CORS headers.
 async fn cors(mut r: axum::response::Response) -> axum::response::Response {
     let h = r.headers_mut();
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));

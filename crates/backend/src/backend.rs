@@ -40,7 +40,10 @@ pub struct BackendConfig {
 
 impl Default for BackendConfig {
     fn default() -> Self {
-        BackendConfig { batch_interval_ms: 100, batch_limit: 10_000 }
+        BackendConfig {
+            batch_interval_ms: 100,
+            batch_limit: 10_000,
+        }
     }
 }
 
@@ -70,7 +73,10 @@ pub struct Backend {
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("path", &self.path).field("cfg", &self.cfg).finish()
+        f.debug_struct("Backend")
+            .field("path", &self.path)
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -80,7 +86,8 @@ impl Backend {
         assert!(cfg.batch_limit > 0, "batch_limit must be positive");
         let db = Database::create(path).map_err(BackendError::redb)?;
         let mut txn = db.begin_write().map_err(BackendError::redb)?;
-        txn.set_durability(Durability::Immediate).map_err(BackendError::redb)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(BackendError::redb)?;
         for t in Table::ALL {
             txn.open_table(t.definition()).map_err(BackendError::redb)?;
         }
@@ -90,7 +97,10 @@ impl Backend {
             path: path.to_path_buf(),
             cfg,
             buffers: RwLock::new(Buffers::default()),
-            commit: Mutex::new(CommitState { last_commit: Instant::now(), failed: false }),
+            commit: Mutex::new(CommitState {
+                last_commit: Instant::now(),
+                failed: false,
+            }),
         })
     }
 
@@ -172,7 +182,8 @@ impl Backend {
             return Ok(false);
         }
         let interval = Duration::from_millis(self.cfg.batch_interval_ms);
-        let due = ops >= self.cfg.batch_limit || self.commit.lock().last_commit.elapsed() >= interval;
+        let due =
+            ops >= self.cfg.batch_limit || self.commit.lock().last_commit.elapsed() >= interval;
         if due {
             self.commit()?;
         }
@@ -188,7 +199,10 @@ impl Backend {
         }
         let frozen = {
             let mut buffers = self.buffers.write();
-            assert!(buffers.committing.is_none(), "a frozen buffer outlived its commit");
+            assert!(
+                buffers.committing.is_none(),
+                "a frozen buffer outlived its commit"
+            );
             if buffers.pending.is_empty() {
                 state.last_commit = Instant::now();
                 return Ok(());
@@ -210,7 +224,8 @@ impl Backend {
 
     fn write_batch(&self, batch: &WriteBuffer) -> Result<(), BackendError> {
         let mut txn = self.db.begin_write().map_err(BackendError::redb)?;
-        txn.set_durability(Durability::Immediate).map_err(BackendError::redb)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(BackendError::redb)?;
         for t in Table::ALL {
             let entries = batch.table(t);
             if entries.is_empty() {
@@ -220,7 +235,9 @@ impl Backend {
             for (k, v) in entries {
                 match v {
                     Some(v) => {
-                        table.insert(k.as_slice(), v.as_slice()).map_err(BackendError::redb)?;
+                        table
+                            .insert(k.as_slice(), v.as_slice())
+                            .map_err(BackendError::redb)?;
                     }
                     None => {
                         table.remove(k.as_slice()).map_err(BackendError::redb)?;
@@ -233,7 +250,9 @@ impl Backend {
 
     /// Size of the database file in bytes.
     pub fn size_bytes(&self) -> i64 {
-        std::fs::metadata(&self.path).map(|m| m.len() as i64).unwrap_or(0)
+        std::fs::metadata(&self.path)
+            .map(|m| m.len() as i64)
+            .unwrap_or(0)
     }
 
     /// Bytes of the file holding live pages (allocated pages × page size);

@@ -136,7 +136,13 @@ where
 {
     /// Creates the merge of `upper` over `lower`.
     pub(crate) fn new(upper: U, lower: L) -> Self {
-        Overlay { upper, lower, upper_next: None, lower_next: None, started: false }
+        Overlay {
+            upper,
+            lower,
+            upper_next: None,
+            lower_next: None,
+            started: false,
+        }
     }
 
     /// The lower iterator, e.g. to collect an error it recorded.
@@ -188,8 +194,12 @@ where
 mod tests {
     use super::*;
 
-    fn entries(v: &[(&'static str, Option<&'static str>)]) -> Vec<(&'static [u8], Option<&'static [u8]>)> {
-        v.iter().map(|(k, v)| (k.as_bytes(), v.map(str::as_bytes))).collect()
+    fn entries(
+        v: &[(&'static str, Option<&'static str>)],
+    ) -> Vec<(&'static [u8], Option<&'static [u8]>)> {
+        v.iter()
+            .map(|(k, v)| (k.as_bytes(), v.map(str::as_bytes)))
+            .collect()
     }
 
     fn visible<I: Iterator>(it: I) -> Vec<(String, String)>
@@ -198,7 +208,10 @@ mod tests {
     {
         it.filter_map(|e| {
             let v = e.value()?;
-            Some((String::from_utf8(e.key().to_vec()).unwrap(), String::from_utf8(v.to_vec()).unwrap()))
+            Some((
+                String::from_utf8(e.key().to_vec()).unwrap(),
+                String::from_utf8(v.to_vec()).unwrap(),
+            ))
         })
         .collect()
     }
@@ -206,7 +219,12 @@ mod tests {
     #[test]
     fn upper_layer_wins_and_deletes_hide_lower_values() {
         let upper = entries(&[("a", Some("A2")), ("c", None), ("e", Some("E"))]);
-        let lower = entries(&[("a", Some("A1")), ("b", Some("B")), ("c", Some("C")), ("d", Some("D"))]);
+        let lower = entries(&[
+            ("a", Some("A1")),
+            ("b", Some("B")),
+            ("c", Some("C")),
+            ("d", Some("D")),
+        ]);
         let got = visible(Overlay::new(upper.into_iter(), lower.into_iter()));
         let want: Vec<(String, String)> = [("a", "A2"), ("b", "B"), ("d", "D"), ("e", "E")]
             .iter()
@@ -219,9 +237,25 @@ mod tests {
     fn empty_layers() {
         let none = entries(&[]);
         let some = entries(&[("x", Some("1"))]);
-        assert_eq!(visible(Overlay::new(none.clone().into_iter(), none.clone().into_iter())), vec![]);
-        assert_eq!(visible(Overlay::new(some.clone().into_iter(), none.clone().into_iter())).len(), 1);
-        assert_eq!(visible(Overlay::new(none.into_iter(), some.into_iter())).len(), 1);
+        assert_eq!(
+            visible(Overlay::new(
+                none.clone().into_iter(),
+                none.clone().into_iter()
+            )),
+            vec![]
+        );
+        assert_eq!(
+            visible(Overlay::new(
+                some.clone().into_iter(),
+                none.clone().into_iter()
+            ))
+            .len(),
+            1
+        );
+        assert_eq!(
+            visible(Overlay::new(none.into_iter(), some.into_iter())).len(),
+            1
+        );
     }
 
     #[test]
@@ -232,9 +266,15 @@ mod tests {
         b.delete(Table::Key, b"c");
         b.put(Table::Meta, b"b", b"x");
         assert_eq!(b.ops(), 4);
-        let keys: Vec<_> = b.range(Table::Key, b"b", None).map(|(k, _)| k.to_vec()).collect();
+        let keys: Vec<_> = b
+            .range(Table::Key, b"b", None)
+            .map(|(k, _)| k.to_vec())
+            .collect();
         assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()]);
-        let keys: Vec<_> = b.range(Table::Key, b"a", Some(b"c")).map(|(k, _)| k.to_vec()).collect();
+        let keys: Vec<_> = b
+            .range(Table::Key, b"a", Some(b"c"))
+            .map(|(k, _)| k.to_vec())
+            .collect();
         assert_eq!(keys, vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(b.get(Table::Key, b"c"), Some(None));
         assert_eq!(b.get(Table::Key, b"z"), None);

@@ -30,7 +30,11 @@ pub struct BackendReader<'a> {
 
 impl<'a> BackendReader<'a> {
     pub(crate) fn new(buffers: RwLockReadGuard<'a, Buffers>, txn: ReadTransaction) -> Self {
-        BackendReader { buffers, txn, tables: Default::default() }
+        BackendReader {
+            buffers,
+            txn,
+            tables: Default::default(),
+        }
     }
 
     fn table(&self, t: Table) -> Result<&RawTable, BackendError> {
@@ -38,7 +42,10 @@ impl<'a> BackendReader<'a> {
         if let Some(table) = cell.get() {
             return Ok(table);
         }
-        let table = self.txn.open_table(t.definition()).map_err(BackendError::redb)?;
+        let table = self
+            .txn
+            .open_table(t.definition())
+            .map_err(BackendError::redb)?;
         Ok(cell.get_or_init(|| table))
     }
 
@@ -83,10 +90,19 @@ impl<'a> BackendReader<'a> {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
         };
-        let db = self.table(t)?.range::<&[u8]>((Bound::Included(start), upper));
-        let db = DbIter { inner: Some(db.map_err(BackendError::redb)?), error: None };
+        let db = self
+            .table(t)?
+            .range::<&[u8]>((Bound::Included(start), upper));
+        let db = DbIter {
+            inner: Some(db.map_err(BackendError::redb)?),
+            error: None,
+        };
         let pending = self.buffers.pending.range(t, start, end);
-        let frozen = self.buffers.committing.as_ref().map(|b| b.range(t, start, end));
+        let frozen = self
+            .buffers
+            .committing
+            .as_ref()
+            .map(|b| b.range(t, start, end));
         let buffered = Overlay::new(pending, frozen.into_iter().flatten());
         let mut merged = Overlay::new(buffered, db);
         for entry in merged.by_ref() {
@@ -104,7 +120,10 @@ impl<'a> BackendReader<'a> {
 }
 
 /// One committed entry, borrowed from a redb page.
-struct DbEntry(AccessGuard<'static, &'static [u8]>, AccessGuard<'static, &'static [u8]>);
+struct DbEntry(
+    AccessGuard<'static, &'static [u8]>,
+    AccessGuard<'static, &'static [u8]>,
+);
 
 impl Entry for DbEntry {
     fn key(&self) -> &[u8] {

@@ -9,7 +9,10 @@ use etcd_backend::{Backend, BackendConfig, Table};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 fn cfg() -> BackendConfig {
-    BackendConfig { batch_interval_ms: 60_000, batch_limit: 10_000 }
+    BackendConfig {
+        batch_interval_ms: 60_000,
+        batch_limit: 10_000,
+    }
 }
 
 fn open(dir: &tempfile::TempDir) -> Backend {
@@ -23,14 +26,22 @@ fn writes_are_visible_before_commit_and_durable_after() {
         let b = open(&dir);
         b.put(Table::Key, b"a", b"1");
         assert_eq!(b.get(Table::Key, b"a").unwrap(), Some(b"1".to_vec()));
-        assert_eq!(b.get(Table::Meta, b"a").unwrap(), None, "tables are separate");
+        assert_eq!(
+            b.get(Table::Meta, b"a").unwrap(),
+            None,
+            "tables are separate"
+        );
         b.commit().unwrap();
         b.put(Table::Key, b"b", b"2"); // never committed
         assert_eq!(b.pending_ops(), 1);
     }
     let b = open(&dir);
     assert_eq!(b.get(Table::Key, b"a").unwrap(), Some(b"1".to_vec()));
-    assert_eq!(b.get(Table::Key, b"b").unwrap(), None, "uncommitted write must not survive");
+    assert_eq!(
+        b.get(Table::Key, b"b").unwrap(),
+        None,
+        "uncommitted write must not survive"
+    );
 }
 
 #[test]
@@ -46,23 +57,45 @@ fn buffered_delete_hides_committed_value_and_range_merges_in_order() {
     b.put(Table::Lease, b"e", b"buf");
     assert_eq!(b.get(Table::Lease, b"c").unwrap(), None);
     let all = b.range(Table::Lease, b"", None, 0).unwrap();
-    let got: Vec<(&[u8], &[u8])> = all.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+    let got: Vec<(&[u8], &[u8])> = all
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
     assert_eq!(
         got,
-        vec![(&b"a"[..], &b"db"[..]), (b"d", b"buf"), (b"e", b"buf"), (b"g", b"db")]
+        vec![
+            (&b"a"[..], &b"db"[..]),
+            (b"d", b"buf"),
+            (b"e", b"buf"),
+            (b"g", b"db")
+        ]
     );
     let limited = b.range(Table::Lease, b"b", Some(b"g"), 2).unwrap();
     let keys: Vec<_> = limited.iter().map(|(k, _)| k.clone()).collect();
     assert_eq!(keys, vec![b"d".to_vec(), b"e".to_vec()]);
-    assert!(b.range(Table::Lease, b"z", Some(b"a"), 0).unwrap().is_empty(), "inverted range is empty");
-    assert_eq!(b.range_keys(Table::Lease, b"e", None, 0).unwrap(), vec![b"e".to_vec(), b"g".to_vec()]);
+    assert!(
+        b.range(Table::Lease, b"z", Some(b"a"), 0)
+            .unwrap()
+            .is_empty(),
+        "inverted range is empty"
+    );
+    assert_eq!(
+        b.range_keys(Table::Lease, b"e", None, 0).unwrap(),
+        vec![b"e".to_vec(), b"g".to_vec()]
+    );
 }
 
 #[test]
 fn commit_if_due_by_count_and_by_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let b = Backend::open(&dir.path().join("db"), BackendConfig { batch_interval_ms: 60_000, batch_limit: 3 })
-        .unwrap();
+    let b = Backend::open(
+        &dir.path().join("db"),
+        BackendConfig {
+            batch_interval_ms: 60_000,
+            batch_limit: 3,
+        },
+    )
+    .unwrap();
     assert!(!b.commit_if_due().unwrap(), "nothing pending");
     b.put(Table::Key, b"1", b"");
     b.put(Table::Key, b"2", b"");
@@ -72,8 +105,14 @@ fn commit_if_due_by_count_and_by_interval() {
     assert_eq!(b.pending_ops(), 0);
     drop(b);
 
-    let b = Backend::open(&dir.path().join("db"), BackendConfig { batch_interval_ms: 0, batch_limit: 1000 })
-        .unwrap();
+    let b = Backend::open(
+        &dir.path().join("db"),
+        BackendConfig {
+            batch_interval_ms: 0,
+            batch_limit: 1000,
+        },
+    )
+    .unwrap();
     assert_eq!(b.range(Table::Key, b"", None, 0).unwrap().len(), 3);
     b.put(Table::Key, b"4", b"");
     assert!(b.commit_if_due().unwrap(), "interval 0 elapses at once");
@@ -89,7 +128,11 @@ fn size_stats_are_positive() {
     b.commit().unwrap();
     assert!(b.size_bytes() > 100_000);
     let in_use = b.size_in_use_bytes();
-    assert!(in_use > 100_000 && in_use <= b.size_bytes(), "in use {in_use}, size {}", b.size_bytes());
+    assert!(
+        in_use > 100_000 && in_use <= b.size_bytes(),
+        "in use {in_use}, size {}",
+        b.size_bytes()
+    );
 }
 
 #[test]
@@ -130,7 +173,10 @@ fn randomized_against_btreemap_model() {
     for step in 0..3000 {
         match rng.random_range(0..100) {
             0..=44 => {
-                let (k, v) = (key(&mut rng), vec![rng.random::<u8>(); rng.random_range(0..20)]);
+                let (k, v) = (
+                    key(&mut rng),
+                    vec![rng.random::<u8>(); rng.random_range(0..20)],
+                );
                 b.put(Table::Auth, &k, &v);
                 model.insert(k, v);
             }
@@ -141,7 +187,11 @@ fn randomized_against_btreemap_model() {
             }
             65..=79 => {
                 let k = key(&mut rng);
-                assert_eq!(b.get(Table::Auth, &k).unwrap(), model.get(&k).cloned(), "step {step}");
+                assert_eq!(
+                    b.get(Table::Auth, &k).unwrap(),
+                    model.get(&k).cloned(),
+                    "step {step}"
+                );
             }
             80..=92 => {
                 let (s, e) = (key(&mut rng), key(&mut rng));

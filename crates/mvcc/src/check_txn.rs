@@ -27,7 +27,11 @@ pub fn check_txn_request(req: &TxnRequest, max_txn_ops: usize) -> Result<(), Mvc
 }
 
 fn check_shape(req: &TxnRequest, max_txn_ops: usize) -> Result<(), MvccError> {
-    let opc = req.compare.len().max(req.success.len()).max(req.failure.len());
+    let opc = req
+        .compare
+        .len()
+        .max(req.success.len())
+        .max(req.failure.len());
     if opc > max_txn_ops {
         return Err(MvccError::TooManyOps);
     }
@@ -44,8 +48,12 @@ fn check_op(op: &RequestOp, max_txn_ops: usize) -> Result<(), MvccError> {
     match &op.request {
         Some(Request::RequestRange(r)) if r.key.is_empty() => Err(MvccError::EmptyKey),
         Some(Request::RequestPut(p)) if p.key.is_empty() => Err(MvccError::EmptyKey),
-        Some(Request::RequestPut(p)) if p.ignore_value && !p.value.is_empty() => Err(MvccError::ValueProvided),
-        Some(Request::RequestPut(p)) if p.ignore_lease && p.lease != 0 => Err(MvccError::LeaseProvided),
+        Some(Request::RequestPut(p)) if p.ignore_value && !p.value.is_empty() => {
+            Err(MvccError::ValueProvided)
+        }
+        Some(Request::RequestPut(p)) if p.ignore_lease && p.lease != 0 => {
+            Err(MvccError::LeaseProvided)
+        }
         Some(Request::RequestDeleteRange(d)) if d.key.is_empty() => Err(MvccError::EmptyKey),
         Some(Request::RequestTxn(t)) => check_shape(t, max_txn_ops),
         Some(_) => Ok(()),
@@ -89,7 +97,9 @@ fn check_intervals(ops: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Vec<Deleted>)
         .collect();
     let mut puts: HashSet<Vec<u8>> = HashSet::new();
     for op in ops {
-        let Some(Request::RequestTxn(t)) = &op.request else { continue };
+        let Some(Request::RequestTxn(t)) = &op.request else {
+            continue;
+        };
         let (puts_then, dels_then) = check_intervals(&t.success)?;
         let (puts_else, dels_else) = check_intervals(&t.failure)?;
         for k in &puts_then {
@@ -109,7 +119,9 @@ fn check_intervals(ops: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Vec<Deleted>)
         dels.extend(dels_else);
     }
     for op in ops {
-        let Some(Request::RequestPut(p)) = &op.request else { continue };
+        let Some(Request::RequestPut(p)) = &op.request else {
+            continue;
+        };
         if puts.contains(&p.key) || covered(&dels, &p.key) {
             return Err(MvccError::DuplicateKey);
         }
@@ -124,7 +136,12 @@ mod tests {
     use etcd_proto::etcdserverpb::{Compare, DeleteRangeRequest, PutRequest, RangeRequest};
 
     fn put(k: &str) -> RequestOp {
-        RequestOp { request: Some(Request::RequestPut(PutRequest { key: k.into(), ..Default::default() })) }
+        RequestOp {
+            request: Some(Request::RequestPut(PutRequest {
+                key: k.into(),
+                ..Default::default()
+            })),
+        }
     }
     fn del(k: &str, end: &str) -> RequestOp {
         RequestOp {
@@ -136,13 +153,24 @@ mod tests {
         }
     }
     fn get(k: &str) -> RequestOp {
-        RequestOp { request: Some(Request::RequestRange(RangeRequest { key: k.into(), ..Default::default() })) }
+        RequestOp {
+            request: Some(Request::RequestRange(RangeRequest {
+                key: k.into(),
+                ..Default::default()
+            })),
+        }
     }
     fn txn(success: Vec<RequestOp>, failure: Vec<RequestOp>) -> TxnRequest {
-        TxnRequest { compare: vec![], success, failure }
+        TxnRequest {
+            compare: vec![],
+            success,
+            failure,
+        }
     }
     fn nested(t: TxnRequest) -> RequestOp {
-        RequestOp { request: Some(Request::RequestTxn(t)) }
+        RequestOp {
+            request: Some(Request::RequestTxn(t)),
+        }
     }
     fn check(t: &TxnRequest) -> Result<(), MvccError> {
         check_txn_request(t, 128)
@@ -152,11 +180,17 @@ mod tests {
     fn too_many_ops_counts_the_largest_list_and_nesting_shrinks_the_budget() {
         let t = txn(vec![get("a"); 3], vec![]);
         assert!(check_txn_request(&t, 3).is_ok());
-        assert!(matches!(check_txn_request(&t, 2), Err(MvccError::TooManyOps)));
+        assert!(matches!(
+            check_txn_request(&t, 2),
+            Err(MvccError::TooManyOps)
+        ));
         let inner = txn(vec![get("b"); 2], vec![]);
         let t = txn(vec![get("a"), nested(inner)], vec![]);
         assert!(check_txn_request(&t, 4).is_ok());
-        assert!(matches!(check_txn_request(&t, 3), Err(MvccError::TooManyOps)));
+        assert!(matches!(
+            check_txn_request(&t, 3),
+            Err(MvccError::TooManyOps)
+        ));
     }
 
     #[test]
@@ -164,41 +198,103 @@ mod tests {
         let mut t = txn(vec![], vec![]);
         t.compare.push(Compare::default());
         assert!(matches!(check(&t), Err(MvccError::EmptyKey)));
-        assert!(matches!(check(&txn(vec![put("")], vec![])), Err(MvccError::EmptyKey)));
-        assert!(matches!(check(&txn(vec![RequestOp { request: None }], vec![])), Err(MvccError::KeyNotFound)));
-        let p = PutRequest { key: b"k".to_vec(), value: b"v".to_vec(), ignore_value: true, ..Default::default() };
-        let op = RequestOp { request: Some(Request::RequestPut(p)) };
-        assert!(matches!(check(&txn(vec![], vec![op])), Err(MvccError::ValueProvided)));
-        let p = PutRequest { key: b"k".to_vec(), lease: 5, ignore_lease: true, ..Default::default() };
-        let op = RequestOp { request: Some(Request::RequestPut(p)) };
-        assert!(matches!(check(&txn(vec![op], vec![])), Err(MvccError::LeaseProvided)));
+        assert!(matches!(
+            check(&txn(vec![put("")], vec![])),
+            Err(MvccError::EmptyKey)
+        ));
+        assert!(matches!(
+            check(&txn(vec![RequestOp { request: None }], vec![])),
+            Err(MvccError::KeyNotFound)
+        ));
+        let p = PutRequest {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+            ignore_value: true,
+            ..Default::default()
+        };
+        let op = RequestOp {
+            request: Some(Request::RequestPut(p)),
+        };
+        assert!(matches!(
+            check(&txn(vec![], vec![op])),
+            Err(MvccError::ValueProvided)
+        ));
+        let p = PutRequest {
+            key: b"k".to_vec(),
+            lease: 5,
+            ignore_lease: true,
+            ..Default::default()
+        };
+        let op = RequestOp {
+            request: Some(Request::RequestPut(p)),
+        };
+        assert!(matches!(
+            check(&txn(vec![op], vec![])),
+            Err(MvccError::LeaseProvided)
+        ));
     }
 
     #[test]
     fn duplicate_puts_and_put_delete_overlaps() {
-        assert!(matches!(check(&txn(vec![put("a"), put("a")], vec![])), Err(MvccError::DuplicateKey)));
-        assert!(check(&txn(vec![put("a")], vec![put("a")])).is_ok(), "branches are separate");
-        assert!(matches!(check(&txn(vec![put("a"), del("a", "")], vec![])), Err(MvccError::DuplicateKey)));
-        assert!(matches!(check(&txn(vec![del("a", "c"), put("b")], vec![])), Err(MvccError::DuplicateKey)));
-        assert!(check(&txn(vec![del("a", "c"), put("c")], vec![])).is_ok(), "range end is exclusive");
-        assert!(check(&txn(vec![del("a", "\0"), put("b")], vec![])).is_ok(), "etcd 3.4: from-key deletes never clash");
-        assert!(check(&txn(vec![del("a", ""), del("a", "z")], vec![])).is_ok(), "deletes may overlap");
+        assert!(matches!(
+            check(&txn(vec![put("a"), put("a")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
+        assert!(
+            check(&txn(vec![put("a")], vec![put("a")])).is_ok(),
+            "branches are separate"
+        );
+        assert!(matches!(
+            check(&txn(vec![put("a"), del("a", "")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
+        assert!(matches!(
+            check(&txn(vec![del("a", "c"), put("b")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
+        assert!(
+            check(&txn(vec![del("a", "c"), put("c")], vec![])).is_ok(),
+            "range end is exclusive"
+        );
+        assert!(
+            check(&txn(vec![del("a", "\0"), put("b")], vec![])).is_ok(),
+            "etcd 3.4: from-key deletes never clash"
+        );
+        assert!(
+            check(&txn(vec![del("a", ""), del("a", "z")], vec![])).is_ok(),
+            "deletes may overlap"
+        );
     }
 
     #[test]
     fn nested_txns() {
         let inner = txn(vec![put("a")], vec![put("a")]);
-        assert!(check(&txn(vec![nested(inner.clone())], vec![])).is_ok(), "then/else of one txn may share keys");
-        assert!(matches!(check(&txn(vec![nested(inner.clone()), put("a")], vec![])), Err(MvccError::DuplicateKey)));
+        assert!(
+            check(&txn(vec![nested(inner.clone())], vec![])).is_ok(),
+            "then/else of one txn may share keys"
+        );
+        assert!(matches!(
+            check(&txn(vec![nested(inner.clone()), put("a")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
         assert!(matches!(
             check(&txn(vec![nested(inner.clone()), nested(inner)], vec![])),
             Err(MvccError::DuplicateKey)
         ));
         let inner_del = txn(vec![del("a", "b")], vec![]);
-        assert!(matches!(check(&txn(vec![nested(inner_del), put("a")], vec![])), Err(MvccError::DuplicateKey)));
+        assert!(matches!(
+            check(&txn(vec![nested(inner_del), put("a")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
         let inner_put = txn(vec![], vec![put("x")]);
-        assert!(matches!(check(&txn(vec![del("x", ""), nested(inner_put)], vec![])), Err(MvccError::DuplicateKey)));
+        assert!(matches!(
+            check(&txn(vec![del("x", ""), nested(inner_put)], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
         let deep = txn(vec![nested(txn(vec![put("q")], vec![]))], vec![]);
-        assert!(matches!(check(&txn(vec![nested(deep), put("q")], vec![])), Err(MvccError::DuplicateKey)));
+        assert!(matches!(
+            check(&txn(vec![nested(deep), put("q")], vec![])),
+            Err(MvccError::DuplicateKey)
+        ));
     }
 }

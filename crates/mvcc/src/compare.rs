@@ -39,7 +39,9 @@ pub(crate) fn compare_kv(c: &Compare, kv: &KeyValue) -> bool {
             };
             kv.value.as_slice().cmp(want)
         }
-        Ok(CompareTarget::Create) => kv.create_revision.cmp(&int_target(c, CompareTarget::Create)),
+        Ok(CompareTarget::Create) => kv
+            .create_revision
+            .cmp(&int_target(c, CompareTarget::Create)),
         Ok(CompareTarget::Mod) => kv.mod_revision.cmp(&int_target(c, CompareTarget::Mod)),
         Ok(CompareTarget::Version) => kv.version.cmp(&int_target(c, CompareTarget::Version)),
         Ok(CompareTarget::Lease) => kv.lease.cmp(&int_target(c, CompareTarget::Lease)),
@@ -70,12 +72,25 @@ mod tests {
     use super::*;
 
     fn cmp(target: CompareTarget, result: CompareResult, u: Option<TargetUnion>) -> Compare {
-        Compare { result: result as i32, target: target as i32, key: b"k".to_vec(), range_end: vec![], target_union: u }
+        Compare {
+            result: result as i32,
+            target: target as i32,
+            key: b"k".to_vec(),
+            range_end: vec![],
+            target_union: u,
+        }
     }
 
     #[test]
     fn every_target_and_result() {
-        let kv = KeyValue { key: b"k".to_vec(), create_revision: 2, mod_revision: 5, version: 3, value: b"m".to_vec(), lease: 7 };
+        let kv = KeyValue {
+            key: b"k".to_vec(),
+            create_revision: 2,
+            mod_revision: 5,
+            version: 3,
+            value: b"m".to_vec(),
+            lease: 7,
+        };
         use CompareResult::*;
         use CompareTarget as T;
         let cases = [
@@ -93,14 +108,25 @@ mod tests {
             (T::Lease, NotEqual, TargetUnion::Lease(0), true),
         ];
         for (t, r, u, want) in cases {
-            assert_eq!(compare_kv(&cmp(t, r, Some(u.clone())), &kv), want, "{t:?} {r:?} {u:?}");
+            assert_eq!(
+                compare_kv(&cmp(t, r, Some(u.clone())), &kv),
+                want,
+                "{t:?} {r:?} {u:?}"
+            );
         }
     }
 
     #[test]
     fn mismatched_union_compares_as_zero() {
-        let kv = KeyValue { mod_revision: 5, ..Default::default() };
-        let c = cmp(CompareTarget::Mod, CompareResult::Greater, Some(TargetUnion::Version(100)));
+        let kv = KeyValue {
+            mod_revision: 5,
+            ..Default::default()
+        };
+        let c = cmp(
+            CompareTarget::Mod,
+            CompareResult::Greater,
+            Some(TargetUnion::Version(100)),
+        );
         assert!(compare_kv(&c, &kv));
         let c = cmp(CompareTarget::Value, CompareResult::Equal, None);
         assert!(compare_kv(&c, &KeyValue::default()));

@@ -11,10 +11,16 @@ use crate::key_range::KeyRange;
 use crate::write::WriteTxn;
 
 /// Applies a delete.
-pub(crate) fn apply(w: &mut WriteTxn<'_>, req: &DeleteRangeRequest) -> Result<DeleteRangeResponse, MvccError> {
+pub(crate) fn apply(
+    w: &mut WriteTxn<'_>,
+    req: &DeleteRangeRequest,
+) -> Result<DeleteRangeResponse, MvccError> {
     let prevs = w.delete_range(KeyRange::new(&req.key, &req.range_end))?;
     Ok(DeleteRangeResponse {
-        header: Some(ResponseHeader { revision: w.read_rev(), ..Default::default() }),
+        header: Some(ResponseHeader {
+            revision: w.read_rev(),
+            ..Default::default()
+        }),
         deleted: prevs.len() as i64,
         prev_kvs: if req.prev_kv { prevs } else { Vec::new() },
     })

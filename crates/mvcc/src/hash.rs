@@ -21,7 +21,11 @@ const CRC32C_TABLE: [u32; 256] = {
         let mut c = i as u32;
         let mut bit = 0;
         while bit < 8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
             bit += 1;
         }
         table[i] = c;
@@ -93,6 +97,10 @@ mod tests {
         assert_eq!(c.finish(), 0xE306_9283, "the standard CRC-32C check value");
         let mut c = Crc32c::new();
         c.update(b"key");
-        assert_eq!(c.finish(), 1_084_519_789, "etcd 3.4's HashKV of an empty store");
+        assert_eq!(
+            c.finish(),
+            1_084_519_789,
+            "etcd 3.4's HashKV of an empty store"
+        );
     }
 }

@@ -64,7 +64,12 @@ impl TreeIndex {
     }
 
     /// Visits, in key order, every key of `range` alive at `at_rev`.
-    pub fn visit<'a>(&'a self, range: KeyRange<'_>, at_rev: i64, mut f: impl FnMut(&'a [u8], KeyAt)) {
+    pub fn visit<'a>(
+        &'a self,
+        range: KeyRange<'_>,
+        at_rev: i64,
+        mut f: impl FnMut(&'a [u8], KeyAt),
+    ) {
         match range {
             KeyRange::Single(key) => {
                 if let Some((k, ki)) = self.keys.get_key_value(key) {

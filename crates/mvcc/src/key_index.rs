@@ -63,7 +63,10 @@ impl Default for KeyIndex {
 impl KeyIndex {
     /// An index with no history.
     pub fn new() -> KeyIndex {
-        KeyIndex { modified: Revision::default(), generations: vec![Generation::default()] }
+        KeyIndex {
+            modified: Revision::default(),
+            generations: vec![Generation::default()],
+        }
     }
 
     /// The generations, oldest first (for tests and diagnostics).
@@ -83,8 +86,15 @@ impl KeyIndex {
 
     /// Records a put at `rev`.
     pub fn put(&mut self, rev: Revision) {
-        assert!(rev > self.modified, "put at {rev:?} not after last change {:?}", self.modified);
-        let g = self.generations.last_mut().expect("at least one generation");
+        assert!(
+            rev > self.modified,
+            "put at {rev:?} not after last change {:?}",
+            self.modified
+        );
+        let g = self
+            .generations
+            .last_mut()
+            .expect("at least one generation");
         if g.revs.is_empty() {
             g.created = rev;
         }
@@ -96,15 +106,27 @@ impl KeyIndex {
     /// Seeds an empty index from a compacted history: the key was created at
     /// `created`, last changed at `modified`, and has version `ver`.
     pub fn restore(&mut self, created: Revision, modified: Revision, ver: i64) {
-        assert!(self.is_empty() && self.modified == Revision::default(), "restore into a used key index");
+        assert!(
+            self.is_empty() && self.modified == Revision::default(),
+            "restore into a used key index"
+        );
         self.modified = modified;
-        self.generations = vec![Generation { ver, created, revs: vec![modified] }];
+        self.generations = vec![Generation {
+            ver,
+            created,
+            revs: vec![modified],
+        }];
     }
 
     /// Records a delete at `rev`. Returns false (and changes nothing) if the
     /// key is not live.
     pub fn tombstone(&mut self, rev: Revision) -> bool {
-        if self.generations.last().expect("at least one generation").is_empty() {
+        if self
+            .generations
+            .last()
+            .expect("at least one generation")
+            .is_empty()
+        {
             return false;
         }
         self.put(rev);
@@ -192,7 +214,11 @@ impl KeyIndex {
     /// The generation alive at `at_rev` (the first one not ended by then, or
     /// the last) and the index in it of its newest revision `<= at_rev`, which
     /// is added to `keep`.
-    fn compaction_point(&self, at_rev: i64, keep: &mut HashSet<Revision>) -> (usize, Option<usize>) {
+    fn compaction_point(
+        &self,
+        at_rev: i64,
+        keep: &mut HashSet<Revision>,
+    ) -> (usize, Option<usize>) {
         let mut gen_idx = 0;
         while gen_idx < self.generations.len() - 1 {
             let g = &self.generations[gen_idx];
@@ -213,7 +239,9 @@ impl KeyIndex {
     fn find_generation(&self, rev: i64) -> Option<&Generation> {
         let last = self.generations.len() - 1;
         for (i, g) in self.generations.iter().enumerate().rev() {
-            let (Some(first), Some(end)) = (g.revs.first(), g.revs.last()) else { continue };
+            let (Some(first), Some(end)) = (g.revs.first(), g.revs.last()) else {
+                continue;
+            };
             if i != last && end.main <= rev {
                 // The key had been deleted by `rev`.
                 return None;
@@ -281,7 +309,9 @@ mod tests {
             (100, Some((16, 16, 1))),
         ];
         for &(at, exp) in want {
-            let got = ki.get(at).map(|k| (k.modified.main, k.created.main, k.version));
+            let got = ki
+                .get(at)
+                .map(|k| (k.modified.main, k.created.main, k.version));
             assert_eq!(got, exp, "at {at}");
         }
     }
@@ -311,10 +341,7 @@ mod tests {
         ki.put(Revision::new(3, 0));
         assert!(ki.tombstone(Revision::new(4, 0)));
         ki.put(Revision::new(5, 0));
-        assert_eq!(
-            ki.since(2),
-            vec![Revision::new(2, 1), r(3), r(4), r(5)]
-        );
+        assert_eq!(ki.since(2), vec![Revision::new(2, 1), r(3), r(4), r(5)]);
         assert_eq!(ki.since(4), vec![r(4), r(5)]);
         assert_eq!(ki.since(6), vec![]);
     }
@@ -387,7 +414,10 @@ mod tests {
         let mut ki = KeyIndex::new();
         ki.restore(Revision::new(3, 0), Revision::new(7, 1), 4);
         let at = ki.get(7).unwrap();
-        assert_eq!((at.created.main, at.modified, at.version), (3, Revision::new(7, 1), 4));
+        assert_eq!(
+            (at.created.main, at.modified, at.version),
+            (3, Revision::new(7, 1), 4)
+        );
         ki.put(r(9));
         assert_eq!(ki.get(9).unwrap().version, 5);
     }

@@ -23,8 +23,14 @@ impl<'a> KeyRange<'a> {
     pub fn new(key: &'a [u8], range_end: &'a [u8]) -> KeyRange<'a> {
         match range_end {
             [] => KeyRange::Single(key),
-            [0] => KeyRange::Span { start: key, end: None },
-            end => KeyRange::Span { start: key, end: Some(end) },
+            [0] => KeyRange::Span {
+                start: key,
+                end: None,
+            },
+            end => KeyRange::Span {
+                start: key,
+                end: Some(end),
+            },
         }
     }
 
@@ -44,12 +50,27 @@ mod tests {
     #[test]
     fn conventions() {
         assert_eq!(KeyRange::new(b"a", b""), KeyRange::Single(b"a"));
-        assert_eq!(KeyRange::new(b"a", b"\0"), KeyRange::Span { start: b"a", end: None });
-        assert_eq!(KeyRange::new(b"a", b"b"), KeyRange::Span { start: b"a", end: Some(b"b") });
+        assert_eq!(
+            KeyRange::new(b"a", b"\0"),
+            KeyRange::Span {
+                start: b"a",
+                end: None
+            }
+        );
+        assert_eq!(
+            KeyRange::new(b"a", b"b"),
+            KeyRange::Span {
+                start: b"a",
+                end: Some(b"b")
+            }
+        );
         let from = KeyRange::new(b"b", b"\0");
         assert!(from.contains(b"b") && from.contains(b"zzz") && !from.contains(b"a"));
         let span = KeyRange::new(b"b", b"d");
         assert!(span.contains(b"c") && !span.contains(b"d"));
-        assert!(!KeyRange::new(b"d", b"b").contains(b"c"), "inverted range is empty");
+        assert!(
+            !KeyRange::new(b"d", b"b").contains(b"c"),
+            "inverted range is empty"
+        );
     }
 }

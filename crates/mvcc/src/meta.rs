@@ -28,7 +28,8 @@ pub fn put_consistent_index(b: &Backend, index: u64) {
 
 /// Reads the consistent index (0 if never written).
 pub fn consistent_index(b: &Backend) -> Result<u64, BackendError> {
-    Ok(b.get(Table::Meta, CONSISTENT_INDEX_KEY)?.map_or(0, |v| u64::from_le_bytes(fixed8(&v))))
+    Ok(b.get(Table::Meta, CONSISTENT_INDEX_KEY)?
+        .map_or(0, |v| u64::from_le_bytes(fixed8(&v))))
 }
 
 /// Buffers a compaction revision under `key`.
@@ -38,9 +39,11 @@ pub fn put_rev(b: &Backend, key: &[u8], rev: i64) {
 
 /// Reads a compaction revision stored under `key`.
 pub fn rev(b: &Backend, key: &[u8]) -> Result<Option<i64>, BackendError> {
-    Ok(b.get(Table::Meta, key)?.map(|v| i64::from_le_bytes(fixed8(&v))))
+    Ok(b.get(Table::Meta, key)?
+        .map(|v| i64::from_le_bytes(fixed8(&v))))
 }
 
 fn fixed8(v: &[u8]) -> [u8; 8] {
-    v.try_into().unwrap_or_else(|_| panic!("meta value of {} bytes, want 8", v.len()))
+    v.try_into()
+        .unwrap_or_else(|_| panic!("meta value of {} bytes, want 8", v.len()))
 }

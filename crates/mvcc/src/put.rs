@@ -37,7 +37,11 @@ pub(crate) fn apply(w: &mut WriteTxn<'_>, req: &PutRequest) -> Result<PutRespons
     let prev = w.view().latest(&req.key)?;
     let (value, lease) = match &prev {
         Some(p) => (
-            if req.ignore_value { p.value.clone() } else { req.value.clone() },
+            if req.ignore_value {
+                p.value.clone()
+            } else {
+                req.value.clone()
+            },
             if req.ignore_lease { p.lease } else { req.lease },
         ),
         None if req.ignore_value || req.ignore_lease => return Err(MvccError::KeyNotFound),
@@ -45,5 +49,11 @@ pub(crate) fn apply(w: &mut WriteTxn<'_>, req: &PutRequest) -> Result<PutRespons
     };
     let prev_kv = if req.prev_kv { prev.clone() } else { None };
     let rev = w.put(&req.key, value, lease, prev);
-    Ok(PutResponse { header: Some(ResponseHeader { revision: rev, ..Default::default() }), prev_kv })
+    Ok(PutResponse {
+        header: Some(ResponseHeader {
+            revision: rev,
+            ..Default::default()
+        }),
+        prev_kv,
+    })
 }

@@ -26,9 +26,14 @@ use crate::view::View;
 /// Serves `req` from `view`. The header carries only the revision.
 pub(crate) fn range(view: &View<'_>, req: &RangeRequest) -> Result<RangeResponse, MvccError> {
     let rev = view.resolve_rev(req.revision)?;
-    let revs = view.index.revisions(KeyRange::new(&req.key, &req.range_end), rev);
+    let revs = view
+        .index
+        .revisions(KeyRange::new(&req.key, &req.range_end), rev);
     let mut resp = RangeResponse {
-        header: Some(ResponseHeader { revision: view.rev, ..Default::default() }),
+        header: Some(ResponseHeader {
+            revision: view.rev,
+            ..Default::default()
+        }),
         count: revs.len() as i64,
         ..Default::default()
     };
@@ -111,12 +116,18 @@ mod tests {
     }
 
     fn keys(kvs: &[KeyValue]) -> String {
-        kvs.iter().map(|k| String::from_utf8_lossy(&k.key).into_owned()).collect()
+        kvs.iter()
+            .map(|k| String::from_utf8_lossy(&k.key).into_owned())
+            .collect()
     }
 
     #[test]
     fn sort_targets_and_orders() {
-        let base = vec![kv("a", 3, 5, 9, "z"), kv("b", 1, 2, 7, "y"), kv("c", 2, 2, 8, "x")];
+        let base = vec![
+            kv("a", 3, 5, 9, "z"),
+            kv("b", 1, 2, 7, "y"),
+            kv("c", 2, 2, 8, "x"),
+        ];
         let cases = [
             (SortOrder::None, SortTarget::Key, "abc"),
             (SortOrder::Ascend, SortTarget::Key, "abc"),
@@ -138,9 +149,21 @@ mod tests {
 
     #[test]
     fn filters() {
-        let req = RangeRequest { min_mod_revision: 8, max_create_revision: 4, ..Default::default() };
-        let all = [kv("a", 1, 5, 9, ""), kv("b", 1, 2, 7, ""), kv("c", 1, 2, 8, "")];
-        let kept: Vec<_> = all.iter().filter(|k| keep_by_filters(&req, k)).cloned().collect();
+        let req = RangeRequest {
+            min_mod_revision: 8,
+            max_create_revision: 4,
+            ..Default::default()
+        };
+        let all = [
+            kv("a", 1, 5, 9, ""),
+            kv("b", 1, 2, 7, ""),
+            kv("c", 1, 2, 8, ""),
+        ];
+        let kept: Vec<_> = all
+            .iter()
+            .filter(|k| keep_by_filters(&req, k))
+            .cloned()
+            .collect();
         assert_eq!(keys(&kept), "c");
     }
 }

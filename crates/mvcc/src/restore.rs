@@ -41,7 +41,12 @@ pub(crate) fn restore(backend: &Backend) -> Result<State, MvccError> {
                     index.put(&kv.key, rev);
                 }
             } else if !tombstone {
-                index.restore(&kv.key, Revision::new(kv.create_revision, 0), rev, kv.version);
+                index.restore(
+                    &kv.key,
+                    Revision::new(kv.create_revision, 0),
+                    rev,
+                    kv.version,
+                );
             }
         }
         match chunk.last() {
@@ -52,7 +57,11 @@ pub(crate) fn restore(backend: &Backend) -> Result<State, MvccError> {
             _ => break,
         }
     }
-    let mut state = State { index, current_rev: current_rev.max(compact_rev), compact_rev };
+    let mut state = State {
+        index,
+        current_rev: current_rev.max(compact_rev),
+        compact_rev,
+    };
     if let Some(scheduled) = scheduled.filter(|&s| s > compact_rev) {
         state.compact_rev = scheduled;
         compact::run(backend, &mut state, scheduled)?;

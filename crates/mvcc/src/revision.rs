@@ -39,7 +39,10 @@ impl Revision {
 
     /// The 17-byte encoding.
     pub fn to_bytes(self) -> [u8; REV_BYTES_LEN] {
-        assert!(self.main >= 0 && self.sub >= 0, "negative revision {self:?}");
+        assert!(
+            self.main >= 0 && self.sub >= 0,
+            "negative revision {self:?}"
+        );
         let mut b = [0u8; REV_BYTES_LEN];
         b[..8].copy_from_slice(&(self.main as u64).to_be_bytes());
         b[8] = b'_';
@@ -67,7 +70,11 @@ impl Revision {
         let main = u64::from_be_bytes(b[..8].try_into().expect("8 bytes")) as i64;
         let sub = u64::from_be_bytes(b[9..17].try_into().expect("8 bytes")) as i64;
         let tombstone = b.len() == MARKED_REV_BYTES_LEN;
-        assert!(!tombstone || b[17] == TOMBSTONE_MARK, "unknown revision mark {}", b[17]);
+        assert!(
+            !tombstone || b[17] == TOMBSTONE_MARK,
+            "unknown revision mark {}",
+            b[17]
+        );
         (Revision { main, sub }, tombstone)
     }
 }
@@ -104,7 +111,10 @@ mod tests {
         for w in revs.windows(2) {
             assert!(w[0] < w[1]);
             assert!(w[0].to_key(false) < w[1].to_key(false));
-            assert!(w[0].to_key(true) < w[1].to_key(false), "a tombstone sorts before the next revision");
+            assert!(
+                w[0].to_key(true) < w[1].to_key(false),
+                "a tombstone sorts before the next revision"
+            );
         }
     }
 

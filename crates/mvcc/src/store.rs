@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use etcd_backend::{Backend, Table};
 use etcd_proto::etcdserverpb::{
-    DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest,
-    TxnResponse,
+    DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
+    TxnRequest, TxnResponse,
 };
 use etcd_proto::mvccpb::{event::EventType, Event, KeyValue};
 use parking_lot::RwLock;
@@ -78,7 +78,11 @@ impl KvStore {
     pub fn open(backend: Arc<Backend>) -> Result<KvStore, MvccError> {
         let state = restore::restore(&backend)?;
         let ci = meta::consistent_index(&backend)?;
-        Ok(KvStore { backend, state: RwLock::new(state), consistent_index: AtomicU64::new(ci) })
+        Ok(KvStore {
+            backend,
+            state: RwLock::new(state),
+            consistent_index: AtomicU64::new(ci),
+        })
     }
 
     /// The backend the store writes to.
@@ -114,7 +118,12 @@ impl KvStore {
     }
 
     fn view<'a>(&'a self, state: &'a State) -> View<'a> {
-        View { index: &state.index, backend: &self.backend, compact_rev: state.compact_rev, rev: state.current_rev }
+        View {
+            index: &state.index,
+            backend: &self.backend,
+            compact_rev: state.compact_rev,
+            rev: state.current_rev,
+        }
     }
 
     /// Runs one apply under the write lock; records `index` whatever happens.
@@ -193,18 +202,24 @@ impl KvStore {
         }
         let start = Revision::new(start_rev.max(1), 0).to_bytes();
         let end = Revision::new(end_rev.saturating_add(1), 0).to_bytes();
-        self.backend.read()?.for_each(Table::Key, &start, Some(&end), |k, v| {
-            let (rev, tombstone) = Revision::from_key(k);
-            let mut kv = decode_kv(v);
-            let r#type = if tombstone {
-                kv.mod_revision = rev.main;
-                EventType::Delete
-            } else {
-                EventType::Put
-            };
-            out.push(Event { r#type: r#type as i32, kv: Some(kv), prev_kv: None });
-            true
-        })?;
+        self.backend
+            .read()?
+            .for_each(Table::Key, &start, Some(&end), |k, v| {
+                let (rev, tombstone) = Revision::from_key(k);
+                let mut kv = decode_kv(v);
+                let r#type = if tombstone {
+                    kv.mod_revision = rev.main;
+                    EventType::Delete
+                } else {
+                    EventType::Put
+                };
+                out.push(Event {
+                    r#type: r#type as i32,
+                    kv: Some(kv),
+                    prev_kv: None,
+                });
+                true
+            })?;
         Ok(out)
     }
 
@@ -213,7 +228,14 @@ impl KvStore {
     pub fn leased_keys(&self) -> Result<Vec<(i64, Vec<u8>)>, MvccError> {
         let state = self.state.read();
         let view = self.view(&state);
-        let kvs: Vec<KeyValue> = view.kvs(KeyRange::Span { start: &[], end: None })?;
-        Ok(kvs.into_iter().filter(|kv| kv.lease != 0).map(|kv| (kv.lease, kv.key)).collect())
+        let kvs: Vec<KeyValue> = view.kvs(KeyRange::Span {
+            start: &[],
+            end: None,
+        })?;
+        Ok(kvs
+            .into_iter()
+            .filter(|kv| kv.lease != 0)
+            .map(|kv| (kv.lease, kv.key))
+            .collect())
     }
 }

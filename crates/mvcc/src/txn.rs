@@ -13,7 +13,9 @@
 
 use etcd_proto::etcdserverpb::request_op::Request;
 use etcd_proto::etcdserverpb::response_op::Response;
-use etcd_proto::etcdserverpb::{RangeRequest, RequestOp, ResponseHeader, ResponseOp, TxnRequest, TxnResponse};
+use etcd_proto::etcdserverpb::{
+    RangeRequest, RequestOp, ResponseHeader, ResponseOp, TxnRequest, TxnResponse,
+};
 
 use crate::error::MvccError;
 use crate::view::View;
@@ -46,7 +48,11 @@ fn path(view: &View<'_>, req: &TxnRequest) -> Result<Path, MvccError> {
             break;
         }
     }
-    let ops = if succeeded { &req.success } else { &req.failure };
+    let ops = if succeeded {
+        &req.success
+    } else {
+        &req.failure
+    };
     let mut nested = Vec::new();
     for op in ops {
         if let Some(Request::RequestTxn(t)) = &op.request {
@@ -102,19 +108,28 @@ pub(crate) fn apply(
         _ => Ok(()),
     })?;
     let mut resp = apply_path(w, req, &path)?;
-    resp.header = Some(ResponseHeader { revision: w.read_rev(), ..Default::default() });
+    resp.header = Some(ResponseHeader {
+        revision: w.read_rev(),
+        ..Default::default()
+    });
     Ok(resp)
 }
 
 /// Applies the chosen branch. Nested responses carry an empty header, as
 /// etcd's do.
-fn apply_path(w: &mut WriteTxn<'_>, req: &TxnRequest, path: &Path) -> Result<TxnResponse, MvccError> {
+fn apply_path(
+    w: &mut WriteTxn<'_>,
+    req: &TxnRequest,
+    path: &Path,
+) -> Result<TxnResponse, MvccError> {
     let mut nested = path.nested.iter();
     let ops = path.branch(req);
     let mut responses = Vec::with_capacity(ops.len());
     for op in ops {
         let response = match &op.request {
-            Some(Request::RequestRange(r)) => Some(Response::ResponseRange(range::range(&w.view(), r)?)),
+            Some(Request::RequestRange(r)) => {
+                Some(Response::ResponseRange(range::range(&w.view(), r)?))
+            }
             Some(Request::RequestPut(p)) => Some(Response::ResponsePut(put::apply(w, p)?)),
             Some(Request::RequestDeleteRange(d)) => {
                 Some(Response::ResponseDeleteRange(delete_range::apply(w, d)?))
@@ -127,5 +142,9 @@ fn apply_path(w: &mut WriteTxn<'_>, req: &TxnRequest, path: &Path) -> Result<Txn
         };
         responses.push(ResponseOp { response });
     }
-    Ok(TxnResponse { header: Some(ResponseHeader::default()), succeeded: path.succeeded, responses })
+    Ok(TxnResponse {
+        header: Some(ResponseHeader::default()),
+        succeeded: path.succeeded,
+        responses,
+    })
 }

@@ -31,7 +31,12 @@ pub(crate) struct WriteTxn<'a> {
 impl<'a> WriteTxn<'a> {
     pub(crate) fn new(backend: &'a Backend, state: &'a mut State) -> WriteTxn<'a> {
         let begin_rev = state.current_rev;
-        WriteTxn { backend, state, begin_rev, events: Vec::new() }
+        WriteTxn {
+            backend,
+            state,
+            begin_rev,
+            events: Vec::new(),
+        }
     }
 
     /// The revision reads see: `begin_rev`, or `begin_rev + 1` once changed.
@@ -59,16 +64,34 @@ impl<'a> WriteTxn<'a> {
 
     /// Puts `key = value` with `lease`; `prev` is the key's current value (as
     /// read through [`WriteTxn::view`]). Returns the revision written.
-    pub(crate) fn put(&mut self, key: &[u8], value: Vec<u8>, lease: i64, prev: Option<KeyValue>) -> i64 {
+    pub(crate) fn put(
+        &mut self,
+        key: &[u8],
+        value: Vec<u8>,
+        lease: i64,
+        prev: Option<KeyValue>,
+    ) -> i64 {
         let rev = self.next_rev();
         let (create_revision, version) = match &prev {
             Some(p) => (p.create_revision, p.version + 1),
             None => (rev.main, 1),
         };
-        let kv = KeyValue { key: key.to_vec(), create_revision, mod_revision: rev.main, version, value, lease };
-        self.backend.put(Table::Key, &rev.to_key(false), &kv.encode_to_vec());
+        let kv = KeyValue {
+            key: key.to_vec(),
+            create_revision,
+            mod_revision: rev.main,
+            version,
+            value,
+            lease,
+        };
+        self.backend
+            .put(Table::Key, &rev.to_key(false), &kv.encode_to_vec());
         self.state.index.put(key, rev);
-        self.events.push(Event { r#type: EventType::Put as i32, kv: Some(kv), prev_kv: prev });
+        self.events.push(Event {
+            r#type: EventType::Put as i32,
+            kv: Some(kv),
+            prev_kv: prev,
+        });
         rev.main
     }
 
@@ -84,12 +107,24 @@ impl<'a> WriteTxn<'a> {
         let prevs = view.read_kvs(&revs)?;
         for ((key, _), prev) in keys.into_iter().zip(&prevs) {
             let rev = self.next_rev();
-            let tomb = KeyValue { key: key.clone(), ..Default::default() };
-            self.backend.put(Table::Key, &rev.to_key(true), &tomb.encode_to_vec());
+            let tomb = KeyValue {
+                key: key.clone(),
+                ..Default::default()
+            };
+            self.backend
+                .put(Table::Key, &rev.to_key(true), &tomb.encode_to_vec());
             let deleted = self.state.index.tombstone(&key, rev);
             assert!(deleted, "tombstone of a key the index reported live");
-            let kv = KeyValue { key, mod_revision: rev.main, ..Default::default() };
-            self.events.push(Event { r#type: EventType::Delete as i32, kv: Some(kv), prev_kv: Some(prev.clone()) });
+            let kv = KeyValue {
+                key,
+                mod_revision: rev.main,
+                ..Default::default()
+            };
+            self.events.push(Event {
+                r#type: EventType::Delete as i32,
+                kv: Some(kv),
+                prev_kv: Some(prev.clone()),
+            });
         }
         Ok(prevs)
     }

@@ -34,7 +34,10 @@ struct Model {
 
 impl Model {
     fn new() -> Model {
-        Model { history: vec![Snapshot::new(), Snapshot::new()], compact_rev: -1 }
+        Model {
+            history: vec![Snapshot::new(), Snapshot::new()],
+            compact_rev: -1,
+        }
     }
     fn rev(&self) -> i64 {
         self.history.len() as i64 - 1
@@ -45,10 +48,19 @@ impl Model {
 }
 
 fn select(s: &Snapshot, range: KeyRange<'_>) -> Vec<KeyValue> {
-    s.values().filter(|kv| range.contains(&kv.key)).cloned().collect()
+    s.values()
+        .filter(|kv| range.contains(&kv.key))
+        .cloned()
+        .collect()
 }
 
-fn model_put(s: &mut Snapshot, key: &[u8], value: &[u8], lease: i64, rev: i64) -> (KeyValue, Option<KeyValue>) {
+fn model_put(
+    s: &mut Snapshot,
+    key: &[u8],
+    value: &[u8],
+    lease: i64,
+    rev: i64,
+) -> (KeyValue, Option<KeyValue>) {
     let prev = s.get(key).cloned();
     let kv = KeyValue {
         key: key.to_vec(),
@@ -92,7 +104,11 @@ fn check_events(events: &[Event], want: &[(EventType, KeyValue, Option<KeyValue>
 fn step_put(f: &mut Fixture, m: &mut Model, rng: &mut StdRng) {
     let key = random_key(rng);
     let lease = [0, 0, 1, 2, MISSING_LEASE][rng.random_range(0..5)];
-    let req = PutRequest { lease, prev_kv: rng.random_bool(0.5), ..put_req(&key, &random_value(rng)) };
+    let req = PutRequest {
+        lease,
+        prev_kv: rng.random_bool(0.5),
+        ..put_req(&key, &random_value(rng))
+    };
     let i = f.next_index();
     let got = f.store().put(&req, i, &|id| id != MISSING_LEASE);
     if lease == MISSING_LEASE {
@@ -124,7 +140,11 @@ fn step_delete(f: &mut Fixture, m: &mut Model, rng: &mut StdRng) {
     let mut want = Vec::new();
     for kv in gone {
         next.remove(&kv.key);
-        let tomb = KeyValue { key: kv.key.clone(), mod_revision: rev, ..Default::default() };
+        let tomb = KeyValue {
+            key: kv.key.clone(),
+            mod_revision: rev,
+            ..Default::default()
+        };
         want.push((EventType::Delete, tomb, Some(kv)));
     }
     m.history.push(next);
@@ -133,17 +153,38 @@ fn step_delete(f: &mut Fixture, m: &mut Model, rng: &mut StdRng) {
 
 fn random_compare(rng: &mut StdRng, s: &Snapshot) -> Compare {
     let (key, end) = random_range(rng);
-    let sample = select(s, KeyRange::new(key.as_bytes(), end.as_bytes())).pop().unwrap_or_default();
+    let sample = select(s, KeyRange::new(key.as_bytes(), end.as_bytes()))
+        .pop()
+        .unwrap_or_default();
     let jitter = rng.random_range(-1..=1);
     let (target, union) = match rng.random_range(0..5) {
-        0 => (CompareTarget::Version, TargetUnion::Version(sample.version + jitter)),
-        1 => (CompareTarget::Create, TargetUnion::CreateRevision(sample.create_revision + jitter)),
-        2 => (CompareTarget::Mod, TargetUnion::ModRevision(sample.mod_revision + jitter)),
-        3 => (CompareTarget::Value, TargetUnion::Value(sample.value.clone())),
-        _ => (CompareTarget::Lease, TargetUnion::Lease(sample.lease + jitter)),
+        0 => (
+            CompareTarget::Version,
+            TargetUnion::Version(sample.version + jitter),
+        ),
+        1 => (
+            CompareTarget::Create,
+            TargetUnion::CreateRevision(sample.create_revision + jitter),
+        ),
+        2 => (
+            CompareTarget::Mod,
+            TargetUnion::ModRevision(sample.mod_revision + jitter),
+        ),
+        3 => (
+            CompareTarget::Value,
+            TargetUnion::Value(sample.value.clone()),
+        ),
+        _ => (
+            CompareTarget::Lease,
+            TargetUnion::Lease(sample.lease + jitter),
+        ),
     };
-    let result = [CompareResult::Equal, CompareResult::NotEqual, CompareResult::Greater, CompareResult::Less]
-        [rng.random_range(0..4)];
+    let result = [
+        CompareResult::Equal,
+        CompareResult::NotEqual,
+        CompareResult::Greater,
+        CompareResult::Less,
+    ][rng.random_range(0..4)];
     cmp(&key, &end, target, result, union)
 }
 
@@ -190,8 +231,14 @@ fn random_ops(rng: &mut StdRng) -> Vec<RequestOp> {
 }
 
 fn step_txn(f: &mut Fixture, m: &mut Model, rng: &mut StdRng) {
-    let compare = (0..rng.random_range(0..3)).map(|_| random_compare(rng, m.current())).collect::<Vec<_>>();
-    let t = TxnRequest { compare, success: random_ops(rng), failure: random_ops(rng) };
+    let compare = (0..rng.random_range(0..3))
+        .map(|_| random_compare(rng, m.current()))
+        .collect::<Vec<_>>();
+    let t = TxnRequest {
+        compare,
+        success: random_ops(rng),
+        failure: random_ops(rng),
+    };
     etcd_mvcc::check_txn_request(&t, 128).unwrap();
     let i = f.next_index();
     let (resp, events) = f.store().txn(&t, i, &|_| true).unwrap();
@@ -213,7 +260,11 @@ fn step_txn(f: &mut Fixture, m: &mut Model, rng: &mut StdRng) {
                 changed += gone as usize;
             }
             (Some(Request::RequestRange(q)), Some(Response::ResponseRange(rr))) => {
-                assert_eq!(rr.kvs, select(&next, KeyRange::new(&q.key, &q.range_end)), "txn read sees own writes");
+                assert_eq!(
+                    rr.kvs,
+                    select(&next, KeyRange::new(&q.key, &q.range_end)),
+                    "txn read sees own writes"
+                );
             }
             other => panic!("mismatched op/response {other:?}"),
         }
@@ -229,7 +280,11 @@ fn step_range(f: &mut Fixture, m: &Model, rng: &mut StdRng) {
     let (k, end) = random_range(rng);
     let rev = rng.random_range(-1..=m.rev() + 1);
     let limit = rng.random_range(0..3);
-    let req = RangeRequest { revision: rev, limit, ..range_req(&k, &end) };
+    let req = RangeRequest {
+        revision: rev,
+        limit,
+        ..range_req(&k, &end)
+    };
     let got = f.store().range(&req);
     if rev > m.rev() {
         assert!(matches!(got, Err(MvccError::FutureRev)), "rev {rev}");
@@ -241,9 +296,16 @@ fn step_range(f: &mut Fixture, m: &Model, rng: &mut StdRng) {
         return;
     }
     let got = got.unwrap();
-    let want = select(&m.history[at as usize], KeyRange::new(k.as_bytes(), end.as_bytes()));
+    let want = select(
+        &m.history[at as usize],
+        KeyRange::new(k.as_bytes(), end.as_bytes()),
+    );
     assert_eq!(got.count, want.len() as i64);
-    let shown = if limit > 0 { want.len().min(limit as usize) } else { want.len() };
+    let shown = if limit > 0 {
+        want.len().min(limit as usize)
+    } else {
+        want.len()
+    };
     assert_eq!(got.kvs, want[..shown], "range {k:?}..{end:?} at {at}");
     assert_eq!(got.more, shown < want.len());
 }

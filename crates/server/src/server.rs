@@ -333,8 +333,9 @@ impl EtcdServer {
 
     /// Cluster.MemberList.
     pub fn member_list(&self) -> MemberListResponse {
+        // etcd's cluster service answers without a revision.
         MemberListResponse {
-            header: Some(self.header(0)),
+            header: Some(ResponseHeader { revision: 0, ..self.header(0) }),
             members: self.members.list().iter().map(|m| m.to_proto()).collect(),
         }
     }

@@ -9,7 +9,8 @@ use etcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnio
 use etcd_proto::etcdserverpb::request_op::Request;
 use etcd_proto::etcdserverpb::response_op::Response;
 use etcd_proto::etcdserverpb::{
-    Compare, DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, RequestOp, ResponseOp, TxnRequest,
+    Compare, DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, RequestOp, ResponseOp,
+    TxnRequest,
 };
 
 pub struct Fixture {
@@ -19,7 +20,10 @@ pub struct Fixture {
 }
 
 pub fn backend_at(dir: &tempfile::TempDir) -> Arc<Backend> {
-    let cfg = BackendConfig { batch_interval_ms: 60_000, batch_limit: 1_000_000 };
+    let cfg = BackendConfig {
+        batch_interval_ms: 60_000,
+        batch_limit: 1_000_000,
+    };
     Arc::new(Backend::open(&dir.path().join("db"), cfg).unwrap())
 }
 
@@ -27,7 +31,11 @@ impl Fixture {
     pub fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = KvStore::open(backend_at(&dir)).unwrap();
-        Fixture { dir, slot: Some(store), index: 0 }
+        Fixture {
+            dir,
+            slot: Some(store),
+            index: 0,
+        }
     }
 
     pub fn store(&self) -> &KvStore {
@@ -65,44 +73,84 @@ impl Fixture {
     }
 
     pub fn get_at(&self, k: &str, end: &str, rev: i64) -> RangeResponse {
-        self.store().range(&RangeRequest { revision: rev, ..range_req(k, end) }).unwrap()
+        self.store()
+            .range(&RangeRequest {
+                revision: rev,
+                ..range_req(k, end)
+            })
+            .unwrap()
     }
 }
 
 pub fn put_req(k: &str, v: &str) -> PutRequest {
-    PutRequest { key: k.into(), value: v.into(), ..Default::default() }
+    PutRequest {
+        key: k.into(),
+        value: v.into(),
+        ..Default::default()
+    }
 }
 
 pub fn del_req(k: &str, end: &str) -> DeleteRangeRequest {
-    DeleteRangeRequest { key: k.into(), range_end: end.into(), ..Default::default() }
+    DeleteRangeRequest {
+        key: k.into(),
+        range_end: end.into(),
+        ..Default::default()
+    }
 }
 
 pub fn range_req(k: &str, end: &str) -> RangeRequest {
-    RangeRequest { key: k.into(), range_end: end.into(), ..Default::default() }
+    RangeRequest {
+        key: k.into(),
+        range_end: end.into(),
+        ..Default::default()
+    }
 }
 
 pub fn op_put(k: &str, v: &str) -> RequestOp {
-    RequestOp { request: Some(Request::RequestPut(put_req(k, v))) }
+    RequestOp {
+        request: Some(Request::RequestPut(put_req(k, v))),
+    }
 }
 
 pub fn op_del(k: &str, end: &str) -> RequestOp {
-    RequestOp { request: Some(Request::RequestDeleteRange(del_req(k, end))) }
+    RequestOp {
+        request: Some(Request::RequestDeleteRange(del_req(k, end))),
+    }
 }
 
 pub fn op_get(k: &str, end: &str) -> RequestOp {
-    RequestOp { request: Some(Request::RequestRange(range_req(k, end))) }
+    RequestOp {
+        request: Some(Request::RequestRange(range_req(k, end))),
+    }
 }
 
 pub fn op_txn(t: TxnRequest) -> RequestOp {
-    RequestOp { request: Some(Request::RequestTxn(t)) }
+    RequestOp {
+        request: Some(Request::RequestTxn(t)),
+    }
 }
 
-pub fn cmp(k: &str, end: &str, target: CompareTarget, result: CompareResult, u: TargetUnion) -> Compare {
-    Compare { result: result as i32, target: target as i32, key: k.into(), range_end: end.into(), target_union: Some(u) }
+pub fn cmp(
+    k: &str,
+    end: &str,
+    target: CompareTarget,
+    result: CompareResult,
+    u: TargetUnion,
+) -> Compare {
+    Compare {
+        result: result as i32,
+        target: target as i32,
+        key: k.into(),
+        range_end: end.into(),
+        target_union: Some(u),
+    }
 }
 
 pub fn keys(r: &RangeResponse) -> Vec<String> {
-    r.kvs.iter().map(|kv| String::from_utf8(kv.key.clone()).unwrap()).collect()
+    r.kvs
+        .iter()
+        .map(|kv| String::from_utf8(kv.key.clone()).unwrap())
+        .collect()
 }
 
 pub fn as_range(op: &ResponseOp) -> &RangeResponse {
