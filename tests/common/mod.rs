@@ -80,6 +80,24 @@ pub struct EtcdOpts {
     /// Whether to wait for `etcdctl endpoint health` to succeed (false for
     /// servers expected to die early, e.g. failpoint runs).
     pub wait_healthy: bool,
+    /// The server binary for this process (None: [`server_binary`]); lets one
+    /// test run ours and the real etcd side by side.
+    pub binary: Option<PathBuf>,
+    /// How the standard settings (name, data dir, URLs, initial cluster) reach
+    /// the server.
+    pub via: SettingsVia,
+}
+
+/// How [`EtcdProcess`] passes its standard settings to the server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SettingsVia {
+    /// Command-line flags (`--name`, `--data-dir`, ...).
+    #[default]
+    Flags,
+    /// `ETCD_*` environment variables (`ETCD_NAME`, `ETCD_DATA_DIR`, ...).
+    Env,
+    /// A YAML file `<temp dir>/etcd.conf.yml` given as `--config-file`.
+    ConfigFile,
 }
 
 impl Default for EtcdOpts {
@@ -89,6 +107,8 @@ impl Default for EtcdOpts {
             args: Vec::new(),
             envs: Vec::new(),
             wait_healthy: true,
+            binary: None,
+            via: SettingsVia::Flags,
         }
     }
 }
@@ -210,24 +230,7 @@ impl EtcdProcess {
             .open(&log_path)
             .expect("open log");
         self.log_start = log.metadata().expect("log metadata").len();
-        let client = self.client_url();
-        let peer = self.peer_url();
-        let mut cmd = Command::new(server_binary());
-        cmd.arg("--name")
-            .arg(&self.opts.name)
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .arg("--listen-client-urls")
-            .arg(&client)
-            .arg("--advertise-client-urls")
-            .arg(&client)
-            .arg("--listen-peer-urls")
-            .arg(&peer)
-            .arg("--initial-advertise-peer-urls")
-            .arg(&peer)
-            .arg("--initial-cluster")
-            .arg(format!("{}={}", self.opts.name, peer))
-            .args(&self.opts.args);
+        let mut cmd = Command::new(self.binary());
         // Inherited ETCD_* variables would change the server's config (and etcd
         // warns about unknown ones such as ETCD_RS_TEST_ETCD).
         for (k, _) in std::env::vars_os() {
@@ -235,14 +238,63 @@ impl EtcdProcess {
                 cmd.env_remove(k);
             }
         }
+        let settings = self.standard_settings();
+        match self.opts.via {
+            SettingsVia::Flags => {
+                for (name, value) in &settings {
+                    cmd.arg(format!("--{name}")).arg(value);
+                }
+            }
+            SettingsVia::Env => {
+                for (name, value) in &settings {
+                    let var = format!("ETCD_{}", name.to_uppercase().replace('-', "_"));
+                    cmd.env(var, value);
+                }
+            }
+            SettingsVia::ConfigFile => {
+                let path = self.config_file_path();
+                let yaml: String = settings
+                    .iter()
+                    .map(|(name, value)| format!("{name}: '{value}'\n"))
+                    .collect();
+                std::fs::write(&path, yaml).expect("write config file");
+                cmd.arg("--config-file").arg(path);
+            }
+        }
+        cmd.args(&self.opts.args);
         cmd.envs(self.opts.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log);
         let child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", server_binary()));
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.binary()));
         self.child = Some(child);
+    }
+
+    /// The standard settings as (flag name, value) pairs.
+    pub fn standard_settings(&self) -> Vec<(&'static str, String)> {
+        let client = self.client_url();
+        let peer = self.peer_url();
+        vec![
+            ("name", self.opts.name.clone()),
+            ("data-dir", self.data_dir().to_string_lossy().into_owned()),
+            ("listen-client-urls", client.clone()),
+            ("advertise-client-urls", client),
+            ("listen-peer-urls", peer.clone()),
+            ("initial-advertise-peer-urls", peer.clone()),
+            ("initial-cluster", format!("{}={}", self.opts.name, peer)),
+        ]
+    }
+
+    /// Where [`SettingsVia::ConfigFile`] writes the YAML config.
+    pub fn config_file_path(&self) -> PathBuf {
+        self.dir.path().join("etcd.conf.yml")
+    }
+
+    /// The binary this process runs.
+    pub fn binary(&self) -> PathBuf {
+        self.opts.binary.clone().unwrap_or_else(server_binary)
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
@@ -285,6 +337,39 @@ impl EtcdProcess {
         if let Err(e) = self.wait_ready() {
             panic!("restart failed: {e}\n--- server log ---\n{}", self.log());
         }
+    }
+
+    /// Starts the server again after it was stopped (by [`Self::kill9`],
+    /// [`Self::terminate`] or by itself), on the same data dir and ports,
+    /// waiting until it is ready.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "start_again while running");
+        self.spawn();
+        if let Err(e) = self.wait_ready() {
+            panic!("start failed: {e}\n--- server log ---\n{}", self.log());
+        }
+    }
+
+    /// Starts the server again without waiting (for runs expected to fail).
+    pub fn spawn_again(&mut self) {
+        self.spawn();
+    }
+
+    /// Sends SIGTERM to our child (by its PID) and waits (bounded) for it to
+    /// exit; returns its status, or None if it had to be killed after `timeout`.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let pid = match &self.child {
+            Some(c) => c.id(),
+            None => return self.last_exit,
+        };
+        // SAFETY: plain kill(2) on the PID of a child we have not reaped yet.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill(SIGTERM) failed");
+        let status = self.wait_exit(timeout);
+        if status.is_none() {
+            self.kill9();
+        }
+        status
     }
 
     /// Restarts with different extra environment (e.g. without FAILPOINTS).

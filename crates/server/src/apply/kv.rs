@@ -23,6 +23,9 @@ pub fn mvcc_error(e: MvccError) -> EtcdError {
         MvccError::LeaseNotFound => EtcdError::LeaseNotFound,
         MvccError::TooManyOps => EtcdError::TooManyOps,
         MvccError::DuplicateKey => EtcdError::DuplicateKey,
+        MvccError::EmptyKey => EtcdError::EmptyKey,
+        MvccError::ValueProvided => EtcdError::ValueProvided,
+        MvccError::LeaseProvided => EtcdError::LeaseProvided,
         other => fatal(&format!("mvcc: {other}")),
     }
 }
