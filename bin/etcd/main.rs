@@ -148,7 +148,12 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     tracing::info!(target: "etcdserver", "starting server... [version: {}, cluster version: to_be_decided]", etcd_server::ETCD_VERSION);
     for (listener, addr) in peer_listeners {
         tracing::info!(target: "embed", "listening for peers on {addr}");
-        tokio::spawn(serve_peers(listener));
+        let router = server.peer_router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(target: "embed", "peer listener on {addr} failed: {e}");
+            }
+        });
     }
     server.wait_ready().await;
     tracing::info!(target: "embed", "ready to serve client requests");
@@ -165,18 +170,6 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     tracing::info!(target: "pkg/osutil", notice = true, "received terminated signal, shutting down...");
     server.stop();
     Ok(())
-}
-
-/// The peer port answers `/version` for now; Raft traffic between members
-/// arrives with multi-member clusters.
-async fn serve_peers(listener: tokio::net::TcpListener) {
-    let body = format!(
-        "{{\"etcdserver\":\"{}\",\"etcdcluster\":\"{}\"}}",
-        etcd_server::ETCD_VERSION,
-        etcd_server::CLUSTER_VERSION
-    );
-    let router = axum::Router::new().route("/version", axum::routing::get(move || async move { body }));
-    let _ = axum::serve(listener, router).await;
 }
 
 async fn wait_for_signal() {

@@ -53,8 +53,8 @@ impl Maintenance for MaintenanceService {
         Err(not_yet("hash"))
     }
 
-    async fn hash_kv(&self, _req: Request<HashKvRequest>) -> Result<Response<HashKvResponse>, Status> {
-        Err(not_yet("hashkv"))
+    async fn hash_kv(&self, req: Request<HashKvRequest>) -> Result<Response<HashKvResponse>, Status> {
+        Ok(Response::new(self.0.hash_kv(req.into_inner().revision)?))
     }
 
     type SnapshotStream = SnapshotStream;

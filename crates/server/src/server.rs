@@ -45,6 +45,7 @@ pub struct EtcdServer {
     leader_rx: tokio::sync::watch::Receiver<u64>,
     ready_tx: tokio::sync::watch::Sender<bool>,
     reads: Arc<ReadIndexer>,
+    transport: Arc<etcd_transport::Transport>,
 }
 
 impl EtcdServer {
@@ -90,8 +91,18 @@ impl EtcdServer {
         let (applied_tx, applied_rx) = tokio::sync::watch::channel(snapshot_index);
         let (leader_tx, leader_rx) = tokio::sync::watch::channel(0u64);
         let read_answers = Arc::new(parking_lot::Mutex::new(std::collections::HashMap::new()));
-        let events = ServerEvents { member_id, read_answers: read_answers.clone(), leader_tx };
-        let single = booted.initial_members.len() == 1 || members.list().len() == 1;
+        let transport = etcd_transport::Transport::new(member_id, booted.cluster_id, tokio::runtime::Handle::current());
+        let known = if booted.initial_members.is_empty() { members.list() } else { booted.initial_members.clone() };
+        for m in &known {
+            transport.add_peer(m.id, m.peer_urls.clone());
+        }
+        let events = ServerEvents {
+            member_id,
+            transport: transport.clone(),
+            read_answers: read_answers.clone(),
+            leader_tx,
+        };
+        let single = known.len() == 1;
         let (node, _join) = etcd_raft_node::start(
             NodeConfig {
                 id: member_id,
@@ -105,8 +116,15 @@ impl EtcdServer {
             apply_tx,
             etcd_raft_node::raft_logger(),
         )?;
+        {
+            let node = node.clone();
+            transport.set_deliver(Arc::new(move |m| {
+                let _ = node.send(Input::Step(m));
+            }));
+        }
         let wait = Arc::new(Wait::default());
         let applier = Applier {
+            transport: transport.clone(),
             kv: kv.clone(),
             backend: backend.clone(),
             members: members.clone(),
@@ -137,6 +155,7 @@ impl EtcdServer {
             leader_rx,
             ready_tx,
             reads,
+            transport,
         });
         let s = server.clone();
         tokio::spawn(async move { s.publish().await });
@@ -331,6 +350,18 @@ impl EtcdServer {
         }
     }
 
+    /// Maintenance.HashKV: a hash of the key space up to `revision` (0: the
+    /// newest), equal on members that applied the same log.
+    pub fn hash_kv(&self, revision: i64) -> Result<etcd_proto::etcdserverpb::HashKvResponse, EtcdError> {
+        let rev = if revision == 0 { self.kv.current_revision() } else { revision };
+        let (hash, compact_revision) = self.kv.hash_kv(rev).map_err(crate::apply::mvcc_error)?;
+        Ok(etcd_proto::etcdserverpb::HashKvResponse {
+            header: Some(self.header(rev)),
+            hash,
+            compact_revision,
+        })
+    }
+
     /// Cluster.MemberList.
     pub fn member_list(&self) -> MemberListResponse {
         // etcd's cluster service answers without a revision.
@@ -338,6 +369,16 @@ impl EtcdServer {
             header: Some(ResponseHeader { revision: 0, ..self.header(0) }),
             members: self.members.list().iter().map(|m| m.to_proto()).collect(),
         }
+    }
+
+    /// The routes served on the peer URLs: Raft streams and `/version`.
+    pub fn peer_router(&self) -> axum::Router {
+        let version = format!(
+            "{{\"etcdserver\":\"{ETCD_VERSION}\",\"etcdcluster\":\"{CLUSTER_VERSION}\"}}"
+        );
+        self.transport
+            .router()
+            .route("/version", axum::routing::get(move || async move { version }))
     }
 
     /// Number of proposals waiting to be applied.

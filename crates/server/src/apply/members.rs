@@ -27,10 +27,12 @@ pub(super) fn apply_conf_change(a: &mut Applier, e: &Entry) {
             }
             tracing::info!(target: "etcdserver/membership", "added member {:x} {:?} to cluster {:x}",
                 m.id, m.peer_urls, a.members.cluster_id());
+            a.transport.add_peer(m.id, m.peer_urls.clone());
             a.members.upsert(m);
         }
         ConfChangeType::RemoveNode => {
             a.members.remove(cc.node_id);
+            a.transport.remove_peer(cc.node_id);
             tracing::info!(target: "etcdserver/membership", "removed member {:x} from cluster {:x}",
                 cc.node_id, a.members.cluster_id());
         }

@@ -60,6 +60,7 @@ pub struct Applier {
     pub(crate) kv: Arc<KvStore>,
     pub(crate) backend: Arc<Backend>,
     pub(crate) members: Arc<MembershipStore>,
+    pub(crate) transport: Arc<etcd_transport::Transport>,
     pub(crate) wait: Arc<Wait>,
     pub(crate) applied_tx: tokio::sync::watch::Sender<u64>,
     pub(crate) node: NodeHandle,

@@ -1,0 +1,137 @@
+//! Peer transport: Raft messages between members over HTTP on the peer URLs.
+//!
+//! Each remote member gets one long-lived, ordered stream (an HTTP/1.1 POST
+//! to `/raft/stream` whose body is a sequence of length-prefixed messages,
+//! see [`codec`]); raft-rs 0.7 relies on messages to one peer arriving in the
+//! order they were sent, which one TCP stream per direction gives. Requests
+//! carry etcd's `X-Server-From` / `X-Etcd-Cluster-ID` headers and a member of
+//! another cluster is refused with 412, as etcd's rafthttp does.
+//!
+//! Sending never blocks the Raft thread: frames go into a bounded per-peer
+//! queue and are dropped when it is full or the peer is unreachable; Raft's
+//! own retransmission covers the loss.
+
+#![deny(missing_docs)]
+
+pub mod codec;
+mod receiver;
+mod sender;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use raft::eraftpb::{Message, MessageType};
+use tokio::sync::mpsc;
+
+pub use sender::PEER_QUEUE_FRAMES;
+
+/// Where received messages go (the local Raft node).
+pub type Deliver = Arc<dyn Fn(Message) + Send + Sync>;
+
+struct Peer {
+    tx: mpsc::Sender<Bytes>,
+    urls: Arc<RwLock<Vec<String>>>,
+}
+
+/// The transport of one member.
+pub struct Transport {
+    local_id: u64,
+    cluster_id: AtomicU64,
+    runtime: tokio::runtime::Handle,
+    peers: Mutex<HashMap<u64, Peer>>,
+    deliver: OnceLock<Deliver>,
+    dropped_snapshots: AtomicU64,
+}
+
+impl Transport {
+    /// A transport for member `local_id`; tasks run on `runtime`.
+    pub fn new(local_id: u64, cluster_id: u64, runtime: tokio::runtime::Handle) -> Arc<Transport> {
+        Arc::new(Transport {
+            local_id,
+            cluster_id: AtomicU64::new(cluster_id),
+            runtime,
+            peers: Mutex::new(HashMap::new()),
+            deliver: OnceLock::new(),
+            dropped_snapshots: AtomicU64::new(0),
+        })
+    }
+
+    /// Sets where received messages go; once, before peers connect.
+    pub fn set_deliver(&self, deliver: Deliver) {
+        let _ = self.deliver.set(deliver);
+    }
+
+    /// This member's id.
+    pub fn local_id(&self) -> u64 {
+        self.local_id
+    }
+
+    /// The cluster id streams must carry.
+    pub fn cluster_id(&self) -> u64 {
+        self.cluster_id.load(Ordering::Relaxed)
+    }
+
+    /// Adds a peer (or updates its URLs).
+    pub fn add_peer(&self, id: u64, urls: Vec<String>) {
+        if id == self.local_id {
+            return;
+        }
+        let mut peers = self.peers.lock();
+        if let Some(p) = peers.get(&id) {
+            *p.urls.write() = urls;
+            return;
+        }
+        let (tx, rx) = mpsc::channel(PEER_QUEUE_FRAMES);
+        let urls = Arc::new(RwLock::new(urls));
+        let ids = sender::StreamIds { from: self.local_id, to: id, cluster_id: self.cluster_id() };
+        self.runtime.spawn(sender::run(ids, urls.clone(), rx));
+        tracing::info!(target: "rafthttp", "started peer {id:x}");
+        peers.insert(id, Peer { tx, urls });
+    }
+
+    /// Removes a peer; its stream closes.
+    pub fn remove_peer(&self, id: u64) {
+        if self.peers.lock().remove(&id).is_some() {
+            tracing::info!(target: "rafthttp", "removed peer {id:x}");
+        }
+    }
+
+    /// Ids of the known peers.
+    pub fn peer_ids(&self) -> Vec<u64> {
+        self.peers.lock().keys().copied().collect()
+    }
+
+    /// Queues messages for their peers. Never blocks.
+    pub fn send(&self, msgs: Vec<Message>) {
+        let peers = self.peers.lock();
+        for m in msgs {
+            if m.get_msg_type() == MessageType::MsgSnapshot {
+                // Shipping the backend with a snapshot is not built yet;
+                // sending Raft's snapshot alone would leave the follower
+                // without the data it covers, so it is held back.
+                self.dropped_snapshots.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(target: "rafthttp", "not sending snapshot to {:x}: snapshot transfer is not implemented yet", m.to);
+                continue;
+            }
+            let Some(p) = peers.get(&m.to) else {
+                tracing::debug!(target: "rafthttp", "dropping message to unknown peer {:x}", m.to);
+                continue;
+            };
+            let _ = p.tx.try_send(codec::encode(&m));
+        }
+    }
+
+    /// The peer-port routes (`/raft/stream`).
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        receiver::router(self.clone())
+    }
+
+    fn deliver(&self, m: Message) {
+        if let Some(d) = self.deliver.get() {
+            d(m);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The receiving side: `/raft/stream` reads frames from the request body and
+//! hands each message to the local Raft node, in arrival order.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+
+use crate::codec::Decoder;
+use crate::Transport;
+
+pub(crate) fn router(t: Arc<Transport>) -> axum::Router {
+    axum::Router::new().route("/raft/stream", post(stream)).with_state(t)
+}
+
+fn header_id(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name).and_then(|v| v.to_str().ok()).and_then(|s| u64::from_str_radix(s, 16).ok())
+}
+
+async fn stream(State(t): State<Arc<Transport>>, headers: HeaderMap, body: Body) -> Response {
+    let cid = t.cluster_id();
+    if header_id(&headers, "X-Etcd-Cluster-ID") != Some(cid) {
+        tracing::error!(target: "rafthttp", "request cluster ID mismatch (got {:?} want {cid:x})",
+            headers.get("X-Etcd-Cluster-ID"));
+        let mut r = (StatusCode::PRECONDITION_FAILED, "cluster ID mismatch\n").into_response();
+        r.headers_mut().insert("X-Etcd-Cluster-ID", format!("{cid:x}").parse().expect("hex is a header value"));
+        return r;
+    }
+    if let Some(to) = header_id(&headers, "X-Raft-To") {
+        if to != t.local_id() {
+            return (StatusCode::PRECONDITION_FAILED, "to field mismatch\n").into_response();
+        }
+    }
+    let from = header_id(&headers, "X-Server-From").unwrap_or(0);
+    let mut data = body.into_data_stream();
+    let mut decoder = Decoder::default();
+    while let Some(chunk) = data.next().await {
+        let Ok(chunk) = chunk else { break };
+        decoder.feed(&chunk);
+        loop {
+            match decoder.next() {
+                Ok(Some(m)) => t.deliver(m),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(target: "rafthttp", "closing stream from {from:x}: {e}");
+                    return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+                }
+            }
+        }
+    }
+    StatusCode::OK.into_response()
+}
