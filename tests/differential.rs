@@ -1,13 +1,7 @@
 //! Differential test: our etcd and the real etcd 3.4.23 side by side, driven
-//! with the same KV requests over gRPC; every answer must be identical.
+//! with the same KV requests over gRPC; every answer must be identical (see
+//! `common/differ.rs` for what "identical" means).
 //!
-//! - Both servers start empty, so revisions line up request by request.
-//! - Each response is compared whole (`PartialEq` on the prost messages) after
-//!   one normalisation: a header field equal to that server's own cluster id,
-//!   member id or raft term (learned from the top-level header) becomes
-//!   [`SCRUBBED`]. A header that carries zero on one side and the id on the
-//!   other therefore still differs.
-//! - An error is compared as (gRPC code, message).
 //! - The random run is seeded; the seed is printed first and in every failure
 //!   (`DIFF_SEED=<n>` replays it). The key space is small so compares, overwrites
 //!   and deletes hit existing keys, and at most 11 keys exist, so etcd's sort
@@ -15,213 +9,27 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{EtcdOpts, EtcdProcess};
-use etcd_proto::etcdserverpb::kv_client::KvClient;
+use common::differ::{Op, Outcome, Pair};
 use etcd_proto::etcdserverpb::range_request::{SortOrder, SortTarget};
 use etcd_proto::etcdserverpb::{
-    compare, request_op, response_op, CompactionRequest, CompactionResponse, Compare,
-    DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
-    RequestOp, ResponseHeader, TxnRequest, TxnResponse,
+    compare, request_op, CompactionRequest, Compare, DeleteRangeRequest, PutRequest, RangeRequest,
+    RequestOp, TxnRequest,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tonic::transport::Channel;
 
-/// The reference implementation.
-const REAL_ETCD: &str = "/usr/bin/etcd";
 /// Operations in the random run.
 const RANDOM_OPS: usize = 400;
 /// Upper bound on the random run's requests (both servers).
 const RANDOM_RUN_TIME_MAX: Duration = Duration::from_secs(15);
-/// Upper bound on one request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// What a header id equal to the server's own becomes.
-const SCRUBBED: u64 = u64::MAX;
 /// The keys the random run touches (sorted; 10 keys, see module docs).
 const KEYS: &[&str] = &["a", "a/1", "a/2", "a/3", "b", "b/x", "c", "d", "d/d", "e"];
 /// Values (few, so value compares and value sorts hit and tie).
 const VALUES: &[&str] = &["", "v0", "v1", "v2", "zz"];
 /// Deepest txn nesting the random run builds.
 const TXN_DEPTH_MAX: u32 = 2;
-
-/// One KV request.
-#[derive(Debug, Clone)]
-enum Op {
-    Put(PutRequest),
-    Range(RangeRequest),
-    Delete(DeleteRangeRequest),
-    Txn(TxnRequest),
-    Compact(CompactionRequest),
-}
-
-/// One answer, normalised.
-#[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    Put(PutResponse),
-    Range(RangeResponse),
-    Delete(DeleteRangeResponse),
-    Txn(TxnResponse),
-    Compact(CompactionResponse),
-    Err(tonic::Code, String),
-}
-
-impl Outcome {
-    /// The store revision in the header of a successful answer.
-    fn revision(&self) -> Option<i64> {
-        let h = match self {
-            Outcome::Put(r) => r.header.as_ref(),
-            Outcome::Range(r) => r.header.as_ref(),
-            Outcome::Delete(r) => r.header.as_ref(),
-            Outcome::Txn(r) => r.header.as_ref(),
-            Outcome::Compact(r) => r.header.as_ref(),
-            Outcome::Err(..) => None,
-        };
-        h.map(|h| h.revision)
-    }
-}
-
-/// Our server and the real one.
-struct Pair {
-    ours: EtcdProcess,
-    real: EtcdProcess,
-    ours_kv: KvClient<Channel>,
-    real_kv: KvClient<Channel>,
-}
-
-impl Pair {
-    fn start(rt: &tokio::runtime::Runtime) -> Pair {
-        assert!(
-            std::path::Path::new(REAL_ETCD).exists(),
-            "the reference etcd {REAL_ETCD} is not installed"
-        );
-        let ours = EtcdProcess::start(EtcdOpts::default());
-        let real = EtcdProcess::start(EtcdOpts {
-            binary: Some(PathBuf::from(REAL_ETCD)),
-            ..EtcdOpts::default()
-        });
-        let (ours_kv, real_kv) = rt.block_on(async {
-            (
-                KvClient::connect(ours.client_url()).await.expect("connect ours"),
-                KvClient::connect(real.client_url()).await.expect("connect real etcd"),
-            )
-        });
-        Pair { ours, real, ours_kv, real_kv }
-    }
-
-    /// Sends `op` to both servers (concurrently) and returns (ours, real).
-    fn run(&mut self, rt: &tokio::runtime::Runtime, op: &Op) -> (Outcome, Outcome) {
-        rt.block_on(async {
-            tokio::join!(send(&mut self.ours_kv, op), send(&mut self.real_kv, op))
-        })
-    }
-
-    /// Runs `op` on both and panics with `context` unless the answers match.
-    fn check(&mut self, rt: &tokio::runtime::Runtime, op: &Op, context: &str) -> Outcome {
-        let (ours, real) = self.run(rt, op);
-        if ours != real {
-            panic!(
-                "divergence from etcd {context}\nrequest: {op:?}\nours: {ours:?}\netcd: {real:?}\n\
-                 --- our log (tail) ---\n{}",
-                tail(&self.ours.log(), 3000)
-            );
-        }
-        real
-    }
-}
-
-fn tail(s: &str, bytes: usize) -> &str {
-    let mut start = s.len().saturating_sub(bytes);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
-}
-
-fn request<T>(msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.set_timeout(REQUEST_TIMEOUT);
-    r
-}
-
-async fn send(kv: &mut KvClient<Channel>, op: &Op) -> Outcome {
-    let res = match op.clone() {
-        Op::Put(r) => kv.put(request(r)).await.map(|r| Outcome::Put(r.into_inner())),
-        Op::Range(r) => kv.range(request(r)).await.map(|r| Outcome::Range(r.into_inner())),
-        Op::Delete(r) => {
-            kv.delete_range(request(r)).await.map(|r| Outcome::Delete(r.into_inner()))
-        }
-        Op::Txn(r) => kv.txn(request(r)).await.map(|r| Outcome::Txn(r.into_inner())),
-        Op::Compact(r) => kv.compact(request(r)).await.map(|r| Outcome::Compact(r.into_inner())),
-    };
-    match res {
-        Ok(mut out) => {
-            scrub(&mut out);
-            out
-        }
-        Err(s) => Outcome::Err(s.code(), s.message().to_string()),
-    }
-}
-
-/// The server's own ids, from a top-level header.
-#[derive(Clone, Copy)]
-struct OwnIds {
-    cluster_id: u64,
-    member_id: u64,
-    raft_term: u64,
-}
-
-fn scrub_header(h: &mut Option<ResponseHeader>, ids: OwnIds) {
-    if let Some(h) = h {
-        if h.cluster_id == ids.cluster_id {
-            h.cluster_id = SCRUBBED;
-        }
-        if h.member_id == ids.member_id {
-            h.member_id = SCRUBBED;
-        }
-        if h.raft_term == ids.raft_term {
-            h.raft_term = SCRUBBED;
-        }
-    }
-}
-
-fn scrub_txn(r: &mut TxnResponse, ids: OwnIds) {
-    scrub_header(&mut r.header, ids);
-    for op in &mut r.responses {
-        match &mut op.response {
-            Some(response_op::Response::ResponseRange(r)) => scrub_header(&mut r.header, ids),
-            Some(response_op::Response::ResponsePut(r)) => scrub_header(&mut r.header, ids),
-            Some(response_op::Response::ResponseDeleteRange(r)) => {
-                scrub_header(&mut r.header, ids)
-            }
-            Some(response_op::Response::ResponseTxn(r)) => scrub_txn(r, ids),
-            None => {}
-        }
-    }
-}
-
-fn scrub(out: &mut Outcome) {
-    let header = match out {
-        Outcome::Put(r) => r.header,
-        Outcome::Range(r) => r.header,
-        Outcome::Delete(r) => r.header,
-        Outcome::Txn(r) => r.header,
-        Outcome::Compact(r) => r.header,
-        Outcome::Err(..) => return,
-    };
-    let Some(h) = header else { return };
-    let ids = OwnIds { cluster_id: h.cluster_id, member_id: h.member_id, raft_term: h.raft_term };
-    match out {
-        Outcome::Put(r) => scrub_header(&mut r.header, ids),
-        Outcome::Range(r) => scrub_header(&mut r.header, ids),
-        Outcome::Delete(r) => scrub_header(&mut r.header, ids),
-        Outcome::Txn(r) => scrub_txn(r, ids),
-        Outcome::Compact(r) => scrub_header(&mut r.header, ids),
-        Outcome::Err(..) => {}
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Random requests.
@@ -365,11 +173,8 @@ impl Gen {
         use compare::{CompareTarget, TargetUnion};
         // Now and then a value of another kind than the target (etcd then
         // compares against zero / the empty value).
-        let union_kind = if self.rng.random_ratio(1, 20) {
-            self.rng.random_range(0..5)
-        } else {
-            c.target
-        };
+        let union_kind =
+            if self.rng.random_ratio(1, 20) { self.rng.random_range(0..5) } else { c.target };
         c.target_union = Some(match CompareTarget::try_from(union_kind).expect("target") {
             CompareTarget::Version => TargetUnion::Version(self.rng.random_range(0..4)),
             CompareTarget::Create => TargetUnion::CreateRevision(self.some_revision()),
@@ -406,7 +211,7 @@ impl Gen {
 
     fn compaction(&mut self) -> CompactionRequest {
         let revision = match self.rng.random_range(0..8) {
-            0 => self.compacted, // already compacted (or 0)
+            0 => self.compacted,    // already compacted (or 0)
             1 => self.revision + 1, // future
             _ => self.rng.random_range(self.compacted.max(1)..=self.revision.max(1)),
         };
@@ -492,7 +297,12 @@ fn range(key: &str, end: &str) -> RangeRequest {
     RangeRequest { key: key.into(), range_end: end.into(), ..Default::default() }
 }
 
-fn cmp(key: &str, end: &str, result: compare::CompareResult, union: compare::TargetUnion) -> Compare {
+fn cmp(
+    key: &str,
+    end: &str,
+    result: compare::CompareResult,
+    union: compare::TargetUnion,
+) -> Compare {
     use compare::{CompareTarget, TargetUnion};
     let target = match union {
         TargetUnion::Version(_) => CompareTarget::Version,
@@ -539,6 +349,20 @@ fn txn(compare: Vec<Compare>, success: Vec<RequestOp>, failure: Vec<RequestOp>) 
     Op::Txn(TxnRequest { compare, success, failure })
 }
 
+/// The store revision before the compactions at the end of [`tricky_cases`].
+const CURRENT_REVISION: i64 = 18;
+
+/// Cases of [`tricky_cases`] that must succeed (so that they test what they say).
+const TRICKY_MUST_SUCCEED: &[&str] = &[
+    "read own write",
+    "two deletes of one key",
+    "nested txn",
+    "nested txn: same key in nested success and failure",
+    "nested txns in the failure branch",
+    "compact to the current revision, physical",
+    "range at the current revision after compaction",
+];
+
 /// (description, request) pairs run in order on one store.
 fn tricky_cases() -> Vec<(&'static str, Op)> {
     use compare::CompareResult::{Equal, Greater, Less, NotEqual};
@@ -563,23 +387,60 @@ fn tricky_cases() -> Vec<(&'static str, Op)> {
         ("sort NONE by MOD", Op::Range(sorted(SortOrder::None, SortTarget::Mod))),
         ("sort NONE by VALUE", Op::Range(sorted(SortOrder::None, SortTarget::Value))),
         ("sort DESCEND by KEY", Op::Range(sorted(SortOrder::Descend, SortTarget::Key))),
-        ("sort DESCEND by VALUE limit 2", Op::Range(RangeRequest { limit: 2, ..sorted(SortOrder::Descend, SortTarget::Value) })),
-        ("sort ASCEND by MOD limit 1", Op::Range(RangeRequest { limit: 1, ..sorted(SortOrder::Ascend, SortTarget::Mod) })),
-        ("sort NONE by VERSION limit 2", Op::Range(RangeRequest { limit: 2, ..sorted(SortOrder::None, SortTarget::Version) })),
-        ("sort with an unknown order", Op::Range(RangeRequest { sort_order: 7, ..range("k", "l") })),
+        (
+            "sort DESCEND by VALUE limit 2",
+            Op::Range(RangeRequest { limit: 2, ..sorted(SortOrder::Descend, SortTarget::Value) }),
+        ),
+        (
+            "sort ASCEND by MOD limit 1",
+            Op::Range(RangeRequest { limit: 1, ..sorted(SortOrder::Ascend, SortTarget::Mod) }),
+        ),
+        (
+            "sort NONE by VERSION limit 2",
+            Op::Range(RangeRequest { limit: 2, ..sorted(SortOrder::None, SortTarget::Version) }),
+        ),
+        (
+            "sort with an unknown order",
+            Op::Range(RangeRequest { sort_order: 7, ..range("k", "l") }),
+        ),
         // (An unknown sort target with a sort order makes etcd 3.4 panic and
         // exit: a nil sorter. Not a behaviour to match.)
         // Limit, count and more.
         ("limit with count", Op::Range(RangeRequest { limit: 2, ..range("k", "l") })),
         ("limit equal to count", Op::Range(RangeRequest { limit: 3, ..range("k", "l") })),
-        ("count_only with limit", Op::Range(RangeRequest { limit: 1, count_only: true, ..range("k", "l") })),
-        ("keys_only and count_only", Op::Range(RangeRequest { keys_only: true, count_only: true, ..range("k", "l") })),
-        ("keys_only with limit", Op::Range(RangeRequest { keys_only: true, limit: 2, ..range("\0", "\0") })),
+        (
+            "count_only with limit",
+            Op::Range(RangeRequest { limit: 1, count_only: true, ..range("k", "l") }),
+        ),
+        (
+            "keys_only and count_only",
+            Op::Range(RangeRequest { keys_only: true, count_only: true, ..range("k", "l") }),
+        ),
+        (
+            "keys_only with limit",
+            Op::Range(RangeRequest { keys_only: true, limit: 2, ..range("\0", "\0") }),
+        ),
         ("negative limit", Op::Range(RangeRequest { limit: -5, ..range("k", "l") })),
-        ("limit with min_mod_revision", Op::Range(RangeRequest { limit: 1, min_mod_revision: 5, ..range("k", "l") })),
-        ("limit with max_create_revision", Op::Range(RangeRequest { limit: 1, max_create_revision: 3, ..range("k", "l") })),
-        ("min > max mod revision", Op::Range(RangeRequest { min_mod_revision: 6, max_mod_revision: 4, ..range("k", "l") })),
-        ("count with create filters", Op::Range(RangeRequest { min_create_revision: 3, max_create_revision: 3, ..range("\0", "\0") })),
+        (
+            "limit with min_mod_revision",
+            Op::Range(RangeRequest { limit: 1, min_mod_revision: 5, ..range("k", "l") }),
+        ),
+        (
+            "limit with max_create_revision",
+            Op::Range(RangeRequest { limit: 1, max_create_revision: 3, ..range("k", "l") }),
+        ),
+        (
+            "min > max mod revision",
+            Op::Range(RangeRequest { min_mod_revision: 6, max_mod_revision: 4, ..range("k", "l") }),
+        ),
+        (
+            "count with create filters",
+            Op::Range(RangeRequest {
+                min_create_revision: 3,
+                max_create_revision: 3,
+                ..range("\0", "\0")
+            }),
+        ),
         // Odd ranges.
         ("range end below key", Op::Range(range("l", "k"))),
         ("range end equal to key", Op::Range(range("k1", "k1"))),
@@ -588,86 +449,361 @@ fn tricky_cases() -> Vec<(&'static str, Op)> {
         ("empty key", Op::Range(range("", ""))),
         ("empty key with range end", Op::Range(range("", "k2"))),
         ("missing single key", Op::Range(range("nope", ""))),
+        (
+            "from \\xff to \\0",
+            Op::Range(RangeRequest { key: vec![0xff], range_end: vec![0], ..Default::default() }),
+        ),
+        // Extreme numbers.
+        ("limit i64::MAX", Op::Range(RangeRequest { limit: i64::MAX, ..range("k", "l") })),
+        ("limit i64::MIN", Op::Range(RangeRequest { limit: i64::MIN, ..range("k", "l") })),
+        ("revision i64::MAX", Op::Range(RangeRequest { revision: i64::MAX, ..range("k", "l") })),
+        ("revision i64::MIN", Op::Range(RangeRequest { revision: i64::MIN, ..range("k", "l") })),
+        (
+            "negative and huge filters",
+            Op::Range(RangeRequest {
+                min_mod_revision: -3,
+                max_mod_revision: i64::MAX,
+                min_create_revision: i64::MIN,
+                max_create_revision: -1,
+                ..range("k", "l")
+            }),
+        ),
+        (
+            "keys_only sorted by value",
+            Op::Range(RangeRequest {
+                keys_only: true,
+                sort_order: SortOrder::Descend as i32,
+                sort_target: SortTarget::Value as i32,
+                ..range("k", "l")
+            }),
+        ),
         // Revisions.
         ("range at revision 1", Op::Range(RangeRequest { revision: 1, ..range("\0", "\0") })),
         ("range at an old revision", Op::Range(RangeRequest { revision: 4, ..range("k", "l") })),
-        ("range at the current revision", Op::Range(RangeRequest { revision: 8, ..range("k", "l") })),
+        (
+            "range at the current revision",
+            Op::Range(RangeRequest { revision: 8, ..range("k", "l") }),
+        ),
         ("range at a future revision", Op::Range(RangeRequest { revision: 9, ..range("k", "l") })),
-        ("serializable range at a future revision", Op::Range(RangeRequest { revision: 100, serializable: true, ..range("k", "l") })),
+        (
+            "serializable range at a future revision",
+            Op::Range(RangeRequest { revision: 100, serializable: true, ..range("k", "l") }),
+        ),
         // Compares.
-        ("compare version = 0 on a missing key", txn(vec![cmp("nope", "", Equal, Version(0))], vec![op_range(range("nope", ""))], vec![])),
-        ("compare create < 1 on a missing key", txn(vec![cmp("nope", "", Less, CreateRevision(1))], vec![], vec![])),
-        ("compare value = \"\" on a missing key", txn(vec![cmp("nope", "", Equal, Value(vec![]))], vec![], vec![])),
-        ("compare value != x on a missing key", txn(vec![cmp("nope", "", NotEqual, Value(b"x".to_vec()))], vec![], vec![])),
-        ("compare lease = 0 on a missing key", txn(vec![cmp("nope", "", Equal, Lease(0))], vec![], vec![])),
-        ("range compare to \\0: all versions > 0", txn(vec![cmp("k", "\0", Greater, Version(0))], vec![op_range(range("k1", ""))], vec![op_range(range("k2", ""))])),
-        ("range compare to \\0 from \\0: all mod > 1", txn(vec![cmp("\0", "\0", Greater, ModRevision(1))], vec![], vec![])),
-        ("range compare: all values < z", txn(vec![cmp("k", "l", Less, Value(b"z".to_vec()))], vec![], vec![])),
-        ("range compare: one value fails", txn(vec![cmp("k", "l", NotEqual, Value(b"b2".to_vec()))], vec![], vec![op_range(range("k2", ""))])),
-        ("range compare over an empty range", txn(vec![cmp("x", "y", Equal, Version(0))], vec![], vec![])),
-        ("range compare over an empty range, value", txn(vec![cmp("x", "y", Equal, Value(vec![]))], vec![], vec![])),
-        ("range compare with range_end below key", txn(vec![cmp("l", "k", Equal, Version(0))], vec![], vec![])),
+        (
+            "compare version = 0 on a missing key",
+            txn(
+                vec![cmp("nope", "", Equal, Version(0))],
+                vec![op_range(range("nope", ""))],
+                vec![],
+            ),
+        ),
+        (
+            "compare create < 1 on a missing key",
+            txn(vec![cmp("nope", "", Less, CreateRevision(1))], vec![], vec![]),
+        ),
+        (
+            "compare value = \"\" on a missing key",
+            txn(vec![cmp("nope", "", Equal, Value(vec![]))], vec![], vec![]),
+        ),
+        (
+            "compare value != x on a missing key",
+            txn(vec![cmp("nope", "", NotEqual, Value(b"x".to_vec()))], vec![], vec![]),
+        ),
+        (
+            "compare lease = 0 on a missing key",
+            txn(vec![cmp("nope", "", Equal, Lease(0))], vec![], vec![]),
+        ),
+        (
+            "range compare to \\0: all versions > 0",
+            txn(
+                vec![cmp("k", "\0", Greater, Version(0))],
+                vec![op_range(range("k1", ""))],
+                vec![op_range(range("k2", ""))],
+            ),
+        ),
+        (
+            "range compare to \\0 from \\0: all mod > 1",
+            txn(vec![cmp("\0", "\0", Greater, ModRevision(1))], vec![], vec![]),
+        ),
+        (
+            "range compare: all values < z",
+            txn(vec![cmp("k", "l", Less, Value(b"z".to_vec()))], vec![], vec![]),
+        ),
+        (
+            "range compare: one value fails",
+            txn(
+                vec![cmp("k", "l", NotEqual, Value(b"b2".to_vec()))],
+                vec![],
+                vec![op_range(range("k2", ""))],
+            ),
+        ),
+        (
+            "range compare over an empty range",
+            txn(vec![cmp("x", "y", Equal, Version(0))], vec![], vec![]),
+        ),
+        (
+            "range compare over an empty range, value",
+            txn(vec![cmp("x", "y", Equal, Value(vec![]))], vec![], vec![]),
+        ),
+        (
+            "range compare with range_end below key",
+            txn(vec![cmp("l", "k", Equal, Version(0))], vec![], vec![]),
+        ),
         ("compare on an empty key", txn(vec![cmp("", "", Equal, Version(0))], vec![], vec![])),
-        ("compare without a target value", Op::Txn(TxnRequest { compare: vec![Compare { key: b"k1".to_vec(), ..Default::default() }], ..Default::default() })),
-        ("compare with an unknown result", Op::Txn(TxnRequest { compare: vec![Compare { result: 9, ..cmp("k1", "", Equal, Version(3)) }], ..Default::default() })),
+        (
+            "compare without a target value",
+            Op::Txn(TxnRequest {
+                compare: vec![Compare { key: b"k1".to_vec(), ..Default::default() }],
+                ..Default::default()
+            }),
+        ),
+        (
+            "compare with an unknown result",
+            Op::Txn(TxnRequest {
+                compare: vec![Compare { result: 9, ..cmp("k1", "", Equal, Version(3)) }],
+                ..Default::default()
+            }),
+        ),
         // Txn bodies.
         ("empty txn", txn(vec![], vec![], vec![])),
-        ("read own write", txn(vec![], vec![op_put("k4", "new"), op_range(range("k", "l")), op_delete("k4", ""), op_range(range("k4", ""))], vec![])),
-        ("put then delete of the same key", txn(vec![], vec![op_put("k1", "x"), op_delete("k1", "")], vec![])),
-        ("delete range covering a put", txn(vec![], vec![op_delete("k", "l"), op_put("k2", "x")], vec![])),
+        (
+            "read own write",
+            txn(
+                vec![],
+                vec![
+                    op_put("k4", "new"),
+                    op_range(range("k", "l")),
+                    op_delete("m", ""),
+                    op_range(range("\0", "\0")),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "put then delete of the same key",
+            txn(vec![], vec![op_put("k1", "x"), op_delete("k1", "")], vec![]),
+        ),
+        (
+            "delete range covering a put",
+            txn(vec![], vec![op_delete("k", "l"), op_put("k2", "x")], vec![]),
+        ),
         ("two puts of one key", txn(vec![], vec![op_put("k1", "x"), op_put("k1", "y")], vec![])),
-        ("two deletes of one key", txn(vec![], vec![op_delete("k1", ""), op_delete("k1", "")], vec![])),
-        ("same key in success and failure", txn(vec![cmp("k1", "", Equal, Version(3))], vec![op_put("k1", "s")], vec![op_put("k1", "f")])),
-        ("nested txn", txn(
-            vec![cmp("k1", "", Greater, Version(0))],
-            vec![
-                op_put("n1", "outer"),
-                rop(request_op::Request::RequestTxn(TxnRequest {
-                    compare: vec![cmp("n1", "", Equal, Value(b"outer".to_vec()))],
-                    success: vec![op_put("n2", "inner"), op_range(range("n", "o"))],
-                    failure: vec![op_delete("n1", "")],
-                })),
-                op_range(range("n", "o")),
-            ],
-            vec![],
-        )),
-        ("nested txn writing the outer txn's key", txn(vec![], vec![op_put("n1", "a"), rop(request_op::Request::RequestTxn(TxnRequest { success: vec![op_put("n1", "b")], ..Default::default() }))], vec![])),
-        ("nested txn: same key in nested success and failure", txn(vec![], vec![rop(request_op::Request::RequestTxn(TxnRequest { success: vec![op_put("n3", "b")], failure: vec![op_put("n3", "c")], ..Default::default() }))], vec![])),
-        ("nested txns in the failure branch", txn(
-            vec![cmp("k1", "", Less, Version(0))],
-            vec![],
-            vec![rop(request_op::Request::RequestTxn(TxnRequest {
-                compare: vec![cmp("n2", "", Equal, Version(1))],
-                success: vec![op_delete("n", "o")],
-                failure: vec![op_put("n9", "x")],
-            }))],
-        )),
-        ("txn range at a future revision", txn(vec![], vec![op_range(RangeRequest { revision: 1000, ..range("k1", "") })], vec![])),
+        (
+            "two deletes of one key",
+            txn(vec![], vec![op_delete("k1", ""), op_delete("k1", "")], vec![]),
+        ),
+        (
+            "same key in success and failure",
+            txn(
+                vec![cmp("k1", "", Equal, Version(3))],
+                vec![op_put("k1", "s")],
+                vec![op_put("k1", "f")],
+            ),
+        ),
+        (
+            "nested txn",
+            txn(
+                vec![cmp("k1", "", Greater, Version(0))],
+                vec![
+                    op_put("n1", "outer"),
+                    rop(request_op::Request::RequestTxn(TxnRequest {
+                        compare: vec![cmp("n1", "", Equal, Value(b"outer".to_vec()))],
+                        success: vec![op_put("n2", "inner"), op_range(range("n", "o"))],
+                        failure: vec![op_delete("n8", "")],
+                    })),
+                    op_range(range("n", "o")),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "nested txn writing the outer txn's key",
+            txn(
+                vec![],
+                vec![
+                    op_put("n1", "a"),
+                    rop(request_op::Request::RequestTxn(TxnRequest {
+                        success: vec![op_put("n1", "b")],
+                        ..Default::default()
+                    })),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "nested txn: same key in nested success and failure",
+            txn(
+                vec![],
+                vec![rop(request_op::Request::RequestTxn(TxnRequest {
+                    success: vec![op_put("n3", "b")],
+                    failure: vec![op_put("n3", "c")],
+                    ..Default::default()
+                }))],
+                vec![],
+            ),
+        ),
+        (
+            "nested txns in the failure branch",
+            txn(
+                vec![cmp("k1", "", Less, Version(0))],
+                vec![],
+                vec![rop(request_op::Request::RequestTxn(TxnRequest {
+                    compare: vec![cmp("n2", "", Equal, Version(1))],
+                    success: vec![op_delete("n", "o")],
+                    failure: vec![op_put("n9", "x")],
+                }))],
+            ),
+        ),
+        (
+            "txn range at a future revision",
+            txn(vec![], vec![op_range(RangeRequest { revision: 1000, ..range("k1", "") })], vec![]),
+        ),
         ("txn with an empty-key put", txn(vec![], vec![op_put("", "x")], vec![])),
-        ("put with ignore_value on a missing key", Op::Put(PutRequest { key: b"nope".to_vec(), ignore_value: true, ..Default::default() })),
-        ("put with ignore_value and prev_kv", Op::Put(PutRequest { key: b"k1".to_vec(), ignore_value: true, prev_kv: true, ..Default::default() })),
-        ("put with ignore_value and a value", Op::Put(PutRequest { key: b"k1".to_vec(), value: b"v".to_vec(), ignore_value: true, ..Default::default() })),
-        ("put with ignore_lease on a key without lease", Op::Put(PutRequest { key: b"k2".to_vec(), value: b"v".to_vec(), ignore_lease: true, prev_kv: true, ..Default::default() })),
-        ("put with ignore_lease and a lease", Op::Put(PutRequest { key: b"k2".to_vec(), lease: 5, ignore_lease: true, ..Default::default() })),
-        ("put with an unknown lease", Op::Put(PutRequest { key: b"k2".to_vec(), lease: 5, ..Default::default() })),
-        ("txn put with ignore_value on a missing key", txn(vec![], vec![rop(request_op::Request::RequestPut(PutRequest { key: b"nope".to_vec(), ignore_value: true, ..Default::default() }))], vec![])),
-        ("delete everything from \\0", Op::Delete(DeleteRangeRequest { key: vec![0], range_end: vec![0], prev_kv: true })),
-        ("delete nothing", Op::Delete(DeleteRangeRequest { key: b"k1".to_vec(), range_end: vec![], prev_kv: true })),
+        (
+            "put with ignore_value on a missing key",
+            Op::Put(PutRequest { key: b"nope".to_vec(), ignore_value: true, ..Default::default() }),
+        ),
+        (
+            "put with ignore_value and prev_kv",
+            Op::Put(PutRequest {
+                key: b"k1".to_vec(),
+                ignore_value: true,
+                prev_kv: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "put with ignore_value and a value",
+            Op::Put(PutRequest {
+                key: b"k1".to_vec(),
+                value: b"v".to_vec(),
+                ignore_value: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "put with ignore_lease on a key without lease",
+            Op::Put(PutRequest {
+                key: b"k2".to_vec(),
+                value: b"v".to_vec(),
+                ignore_lease: true,
+                prev_kv: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "put with ignore_lease and a lease",
+            Op::Put(PutRequest {
+                key: b"k2".to_vec(),
+                lease: 5,
+                ignore_lease: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "put with an unknown lease",
+            Op::Put(PutRequest { key: b"k2".to_vec(), lease: 5, ..Default::default() }),
+        ),
+        (
+            "txn put with ignore_value on a missing key",
+            txn(
+                vec![],
+                vec![rop(request_op::Request::RequestPut(PutRequest {
+                    key: b"nope".to_vec(),
+                    ignore_value: true,
+                    ..Default::default()
+                }))],
+                vec![],
+            ),
+        ),
+        (
+            "delete everything from \\0",
+            Op::Delete(DeleteRangeRequest { key: vec![0], range_end: vec![0], prev_kv: true }),
+        ),
+        (
+            "delete nothing",
+            Op::Delete(DeleteRangeRequest {
+                key: b"k1".to_vec(),
+                range_end: vec![],
+                prev_kv: true,
+            }),
+        ),
         ("delete with an empty key", Op::Delete(DeleteRangeRequest::default())),
         ("recreate k1", put("k1", "again")),
-        ("range after re-creation, old revision", Op::Range(RangeRequest { revision: 5, ..range("k1", "") })),
+        (
+            "range after re-creation, old revision",
+            Op::Range(RangeRequest { revision: 5, ..range("k1", "") }),
+        ),
         // Compaction.
-        ("compact to a future revision", Op::Compact(CompactionRequest { revision: 1000, physical: false })),
+        (
+            "compact to a future revision",
+            Op::Compact(CompactionRequest { revision: 1000, physical: false }),
+        ),
         ("compact to 5", Op::Compact(CompactionRequest { revision: 5, physical: false })),
         ("compact to 5 again", Op::Compact(CompactionRequest { revision: 5, physical: true })),
         ("compact to 4", Op::Compact(CompactionRequest { revision: 4, physical: true })),
-        ("range at the compacted revision", Op::Range(RangeRequest { revision: 5, ..range("\0", "\0") })),
-        ("range below the compacted revision", Op::Range(RangeRequest { revision: 4, ..range("\0", "\0") })),
-        ("txn range below the compacted revision", txn(vec![], vec![op_range(RangeRequest { revision: 4, ..range("k1", "") })], vec![])),
+        (
+            "range at the compacted revision",
+            Op::Range(RangeRequest { revision: 5, ..range("\0", "\0") }),
+        ),
+        (
+            "range below the compacted revision",
+            Op::Range(RangeRequest { revision: 4, ..range("\0", "\0") }),
+        ),
+        (
+            "txn range below the compacted revision",
+            txn(vec![], vec![op_range(RangeRequest { revision: 4, ..range("k1", "") })], vec![]),
+        ),
         ("compact to 0", Op::Compact(CompactionRequest { revision: 0, physical: false })),
-        ("compact to the current revision, physical", Op::Compact(CompactionRequest { revision: 16, physical: true })),
-        ("range at the current revision after compaction", Op::Range(RangeRequest { revision: 16, ..range("\0", "\0") })),
-        ("range below the current revision after compaction", Op::Range(RangeRequest { revision: 15, count_only: true, ..range("\0", "\0") })),
+        (
+            "compact to the current revision, physical",
+            Op::Compact(CompactionRequest { revision: CURRENT_REVISION, physical: true }),
+        ),
+        (
+            "range at the current revision after compaction",
+            Op::Range(RangeRequest { revision: CURRENT_REVISION, ..range("\0", "\0") }),
+        ),
+        (
+            "range below the current revision after compaction",
+            Op::Range(RangeRequest {
+                revision: CURRENT_REVISION - 1,
+                count_only: true,
+                ..range("\0", "\0")
+            }),
+        ),
+        (
+            "compact to a negative revision",
+            Op::Compact(CompactionRequest { revision: -1, physical: false }),
+        ),
+        (
+            "compact to i64::MAX",
+            Op::Compact(CompactionRequest { revision: i64::MAX, physical: false }),
+        ),
+        ("put key \\0", put("\0", "zero")),
+        (
+            "put key \\xff",
+            Op::Put(PutRequest {
+                key: vec![0xff],
+                value: b"ff".to_vec(),
+                prev_kv: true,
+                ..Default::default()
+            }),
+        ),
+        ("range key \\0", Op::Range(range("\0", ""))),
+        (
+            "range from \\xff",
+            Op::Range(RangeRequest { key: vec![0xff], range_end: vec![0], ..Default::default() }),
+        ),
+        ("range all after \\0 and \\xff", Op::Range(range("\0", "\0"))),
+        (
+            "compare with i64::MIN mod revision",
+            txn(
+                vec![cmp("\0", "\0", Greater, ModRevision(i64::MIN))],
+                vec![op_range(range("\0", ""))],
+                vec![],
+            ),
+        ),
     ]
 }
 
@@ -676,6 +812,18 @@ fn tricky_cases_match_etcd() {
     let rt = common::runtime();
     let mut pair = Pair::start(&rt);
     for (i, (what, op)) in tricky_cases().into_iter().enumerate() {
-        pair.check(&rt, &op, &format!("in case {i}: {what}"));
+        let out = pair.check(&rt, &op, &format!("in case {i}: {what}"));
+        if TRICKY_MUST_SUCCEED.contains(&what) {
+            assert!(!matches!(out, Outcome::Err(..)), "case {i} ({what}) failed on both: {out:?}");
+        }
+        match out {
+            Outcome::Err(code, msg) => eprintln!("case {i} ({what}): {code:?} {msg:?}"),
+            Outcome::Txn(t) => eprintln!(
+                "case {i} ({what}): revision {:?}, succeeded {}",
+                Outcome::Txn(t.clone()).revision(),
+                t.succeeded
+            ),
+            ok => eprintln!("case {i} ({what}): revision {:?}", ok.revision()),
+        }
     }
 }

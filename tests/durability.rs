@@ -268,18 +268,59 @@ fn restart_after_snapshots_keeps_every_key() {
 
     let status = p.terminate(EXIT_TIMEOUT);
     assert!(status.is_some(), "no exit within {EXIT_TIMEOUT:?} of SIGTERM\n{}", p.current_log());
+    eprintln!("exit after SIGTERM: {status:?}");
     p.start_again();
     check_store(&p, &mut want, revision + 1, "after SIGTERM");
+}
+
+/// etcd handles SIGTERM by stopping the server, then re-raising the signal
+/// with its default action: the process ends *by SIGTERM* (shells see 143),
+/// which is what supervisors and scripts observe.
+#[test]
+fn sigterm_ends_the_process_by_the_signal_like_etcd() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut p = EtcdProcess::start(EtcdOpts::default());
+    put_all(&p, &keys("term/", 3));
+    let status = p.terminate(EXIT_TIMEOUT);
+    let log = p.current_log();
+    let status =
+        status.unwrap_or_else(|| panic!("no exit within {EXIT_TIMEOUT:?} of SIGTERM\n{log}"));
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "exit status {status:?} after SIGTERM\n{log}");
 }
 
 // ---------------------------------------------------------------------------
 // Torn tail and corrupt middle.
 
+/// How a test stops the server before editing its files.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    /// SIGKILL: the backend may lag the WAL.
+    Kill,
+    /// SIGTERM: the backend has everything applied, so cutting the WAL's tail
+    /// leaves the backend ahead of the log.
+    Graceful,
+}
+
 #[test]
 fn torn_wal_tail_is_dropped() {
+    torn_wal_tail(Stop::Kill);
+}
+
+#[test]
+fn torn_wal_tail_after_graceful_stop_is_dropped() {
+    torn_wal_tail(Stop::Graceful);
+}
+
+fn torn_wal_tail(stop: Stop) {
     let mut p = EtcdProcess::start(EtcdOpts::default());
     let mut want = put_all(&p, &keys("torn/", 30));
-    p.kill9();
+    match stop {
+        Stop::Kill => p.kill9(),
+        Stop::Graceful => {
+            let status = p.terminate(EXIT_TIMEOUT);
+            assert!(status.is_some(), "no exit after SIGTERM\n{}", p.current_log());
+        }
+    }
 
     let path = last_segment(&p);
     let bytes = std::fs::read(&path).expect("read segment");
@@ -298,7 +339,9 @@ fn torn_wal_tail_is_dropped() {
     // Each put is one entry; the last put's entry is the only one that can be
     // in the cut record (the rest of the tail is hard state).
     let last_key = want.keys().next_back().expect("keys").clone();
-    if last.kind == RECORD_ENTRY && !stored.contains_key(&last_key) {
+    let last_put_kept = stored.contains_key(&last_key);
+    eprintln!("the last put survived the cut: {last_put_kept}");
+    if last.kind == RECORD_ENTRY && !last_put_kept {
         want.remove(&last_key);
     }
     let expect_rev = want.values().map(|v| v.1).max().expect("keys");
@@ -338,6 +381,8 @@ fn corrupt_wal_record_refuses_to_start() {
     let status = status.unwrap_or_else(|| panic!("server kept running on a corrupt WAL\n{log}"));
     assert!(!status.success(), "exit status {status} on a corrupt WAL\n{log}");
     assert!(log.contains("crc mismatch"), "log does not name the corruption:\n{log}");
+    let line = log.lines().find(|l| l.contains("crc mismatch")).unwrap_or_default();
+    eprintln!("refused with {status}: {line}");
     assert!(!log.contains(common::READY_LINE), "served clients on a corrupt WAL:\n{log}");
 }
 
@@ -356,6 +401,17 @@ fn run_binary(binary: &Path, args: &[&str]) -> common::CtlOutput {
     run_with_timeout(cmd, None, EXIT_TIMEOUT)
 }
 
+/// etcd's log lines start with a timestamp (`2006-01-02 15:04:05.000000 `).
+fn strip_timestamps(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.as_bytes().get(26) {
+            Some(b' ') if l.as_bytes()[4] == b'-' && l.as_bytes()[10] == b' ' => &l[27..],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn unknown_flag_exits_2_like_etcd() {
     let ours = run_binary(&common::server_binary(), &["--bogus-flag"]);
@@ -365,6 +421,34 @@ fn unknown_flag_exits_2_like_etcd() {
     assert_eq!(ours.code, real.code, "exit code; stderr {:?}", ours.stderr);
     assert_eq!(ours.stderr, real.stderr, "stderr");
     assert_eq!(ours.stdout, real.stdout, "stdout");
+}
+
+/// Command lines that fail before the server starts: same exit code, same
+/// output as etcd (log timestamps aside).
+#[test]
+fn bad_command_lines_fail_like_etcd() {
+    let cases: &[&[&str]] = &[
+        &["-bogus"],
+        &["--name"],
+        &["--data-dir"],
+        &["--snapshot-count", "abc"],
+        &["--heartbeat-interval=-1x"],
+        &["--enable-v2=maybe"],
+        &["--initial-cluster-state", "bogus"],
+        &["positional"],
+    ];
+    for args in cases {
+        let ours = run_binary(&common::server_binary(), args);
+        let real = run_binary(Path::new(REAL_ETCD), args);
+        assert_ne!(real.code, 0, "the reference accepted {args:?}: {real:?}");
+        assert_eq!(ours.code, real.code, "exit code for {args:?}; stderr {:?}", ours.stderr);
+        assert_eq!(
+            strip_timestamps(&ours.stderr),
+            strip_timestamps(&real.stderr),
+            "stderr for {args:?}"
+        );
+        assert_eq!(ours.stdout, real.stdout, "stdout for {args:?}");
+    }
 }
 
 #[test]
@@ -379,7 +463,8 @@ fn unimplemented_enable_v2_is_refused_by_name() {
     });
     let status = p.wait_exit(EXIT_TIMEOUT);
     let log = p.current_log();
-    let status = status.unwrap_or_else(|| panic!("--enable-v2 did not make the server exit\n{log}"));
+    let status =
+        status.unwrap_or_else(|| panic!("--enable-v2 did not make the server exit\n{log}"));
     assert!(!status.success(), "exit status {status}\n{log}");
     assert!(log.contains("--enable-v2"), "the message does not name the flag:\n{log}");
     assert!(!log.contains(common::READY_LINE), "served clients:\n{log}");
@@ -398,10 +483,7 @@ fn settings_from_env_are_honoured() {
         via: SettingsVia::Env,
         ..EtcdOpts::default()
     });
-    assert_eq!(
-        member_list(&p),
-        vec![format!("foo, {}, {}, false", p.peer_url(), p.client_url())]
-    );
+    assert_eq!(member_list(&p), vec![format!("foo, {}, {}, false", p.peer_url(), p.client_url())]);
     assert!(p.data_path().join("member").join("wal").is_dir(), "ETCD_DATA_DIR ignored");
     put_all(&p, &keys("env/", 3));
 }

@@ -105,6 +105,8 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
             n if n <= 0 => defaults.backend_batch_limit,
             n => n as usize,
         },
+        lease_checkpoint: cfg.experimental_enable_lease_checkpoint,
+        lease_checkpoint_persist: cfg.experimental_enable_lease_checkpoint_persist,
     }
 }
 
@@ -144,7 +146,7 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     for url in &cfg.listen_client_urls {
         client_listeners.push(bind(url).await?);
     }
-    let server = EtcdServer::start(server_config(&cfg)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = EtcdServer::start(server_config(&cfg)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(target: "etcdserver", "starting server... [version: {}, cluster version: to_be_decided]", etcd_server::ETCD_VERSION);
     for (listener, addr) in peer_listeners {
         tracing::info!(target: "embed", "listening for peers on {addr}");
@@ -166,18 +168,27 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
             }
         });
     }
-    wait_for_signal().await;
-    tracing::info!(target: "pkg/osutil", notice = true, "received terminated signal, shutting down...");
-    server.stop();
+    let signal = wait_for_signal().await;
+    let name = if signal == libc::SIGINT { "interrupt" } else { "terminated" };
+    tracing::info!(target: "pkg/osutil", notice = true, "received {name} signal, shutting down...");
+    server.stop().await;
+    // Like etcd, end by the signal itself so a supervisor sees why we stopped.
+    // SAFETY: restoring the default disposition and raising a signal are
+    // async-signal-safe and touch no Rust state.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT and says which.
+async fn wait_for_signal() -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
     tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+        _ = term.recv() => libc::SIGTERM,
+        _ = int.recv() => libc::SIGINT,
     }
 }

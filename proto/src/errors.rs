@@ -78,6 +78,7 @@ etcd_errors! {
     Corrupt => (DataLoss, "etcdserver: corrupt cluster"),
     NotSupportedForLearner => (Unavailable, "etcdserver: rpc not supported for learner"),
     BadLeaderTransferee => (FailedPrecondition, "etcdserver: bad leader transferee"),
+    TimeoutLeaderTransfer => (Unknown, "etcdserver: request timed out, leader transfer took too long"),
 }
 
 impl EtcdError {

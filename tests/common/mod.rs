@@ -13,6 +13,9 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod differ;
+
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -129,7 +132,11 @@ pub struct CtlOutput {
 impl CtlOutput {
     /// The last non-empty line of stderr (etcdctl's `Error: ...` line).
     pub fn last_err_line(&self) -> &str {
-        self.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
+        self.stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
     }
 
     /// Panics with full context unless the exit code is 0.
@@ -487,7 +494,11 @@ impl EtcdProcess {
 
     /// Like [`Self::etcdctl`], feeding `input` on stdin.
     pub fn etcdctl_stdin(&self, args: &[&str], input: &str) -> CtlOutput {
-        run_with_timeout(self.ctl_command(args), Some(input.as_bytes()), ETCDCTL_TIMEOUT)
+        run_with_timeout(
+            self.ctl_command(args),
+            Some(input.as_bytes()),
+            ETCDCTL_TIMEOUT,
+        )
     }
 
     /// Starts a long-running etcdctl (e.g. `watch`) whose output is read as it
@@ -578,9 +589,13 @@ fn read_lossy(p: &Path) -> String {
 
 /// Runs `cmd`, feeding `input`, capturing output; kills it (by its PID) after `timeout`.
 pub fn run_with_timeout(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> CtlOutput {
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn etcdctl");
     if let Some(data) = input {
         let mut stdin = child.stdin.take().expect("stdin");
@@ -643,7 +658,9 @@ pub struct CtlStream {
 
 impl CtlStream {
     fn spawn(mut cmd: Command) -> CtlStream {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn etcdctl");
         let stdin = child.stdin.take();
         let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -657,12 +674,21 @@ impl CtlStream {
                 loop {
                     match pipe.read(&mut chunk) {
                         Ok(0) | Err(_) => return,
-                        Ok(n) => buf.lock().expect("buffer lock").extend_from_slice(&chunk[..n]),
+                        Ok(n) => buf
+                            .lock()
+                            .expect("buffer lock")
+                            .extend_from_slice(&chunk[..n]),
                     }
                 }
             }));
         }
-        CtlStream { child: Some(child), stdin, stdout, stderr, readers }
+        CtlStream {
+            child: Some(child),
+            stdin,
+            stdout,
+            stderr,
+            readers,
+        }
     }
 
     /// stdout so far.
@@ -697,7 +723,11 @@ impl CtlStream {
     pub fn expect_stdout(&self, timeout: Duration, expected: &str) {
         let ok = self.wait_stdout(timeout, |s| s.len() >= expected.len());
         let got = self.stdout();
-        assert!(ok && got == expected, "stdout {got:?}, expected {expected:?}; stderr {:?}", self.stderr());
+        assert!(
+            ok && got == expected,
+            "stdout {got:?}, expected {expected:?}; stderr {:?}",
+            self.stderr()
+        );
     }
 
     /// Kills the child (if still running) and returns everything it printed.

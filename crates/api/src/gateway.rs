@@ -44,7 +44,7 @@ pub fn routes() -> Router<Arc<EtcdServer>> {
 
 /// Decodes the body (empty means an empty request, as grpc-gateway allows),
 /// runs `f`, encodes the answer.
-async fn call<Q, A, F, Fut>(body: Bytes, f: F) -> Response
+pub(crate) async fn call<Q, A, F, Fut>(body: Bytes, f: F) -> Response
 where
     Q: DeserializeOwned + Default,
     A: Serialize,
@@ -73,7 +73,7 @@ where
 
 /// Go's encoding/json (and jsonpb) wording for a decode error, so scripts
 /// that match the gateway's errors see the same text as from etcd.
-fn go_json_error(body: &[u8], e: &serde_json::Error) -> String {
+pub(crate) fn go_json_error(body: &[u8], e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let at = byte_offset(body, e.line(), e.column());
     let text = e.to_string();
@@ -148,7 +148,7 @@ fn quoted_value_before(body: &[u8], at: usize) -> String {
     String::from_utf8_lossy(&head[start + 1..end]).into_owned()
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
@@ -173,7 +173,8 @@ pub fn http_status(code: Code) -> StatusCode {
         Code::Ok => StatusCode::OK,
         Code::Cancelled => StatusCode::REQUEST_TIMEOUT,
         Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
-        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
         Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,

@@ -8,13 +8,16 @@ mod cluster;
 mod gateway;
 mod http;
 mod kv;
+mod lease;
 mod maintenance;
+mod watch;
 
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode};
 use etcd_proto::etcdserverpb::{
-    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+    cluster_server::ClusterServer, kv_server::KvServer, lease_server::LeaseServer, maintenance_server::MaintenanceServer,
+    watch_server::WatchServer,
 };
 use etcd_server::EtcdServer;
 
@@ -34,8 +37,12 @@ pub fn client_router(server: Arc<EtcdServer>) -> axum::Router {
     )
     .add_service(MaintenanceServer::new(maintenance::MaintenanceService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(ClusterServer::new(cluster::ClusterService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(LeaseServer::new(lease::LeaseService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(WatchServer::new(watch::WatchService(server.clone())).max_decoding_message_size(max_recv))
     .into_axum_router();
     let web = gateway::routes()
+        .merge(lease::gateway_routes())
+        .merge(watch::gateway_routes())
         .merge(http::routes())
         .method_not_allowed_fallback(|| async { plain_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n") })
         .with_state(server);

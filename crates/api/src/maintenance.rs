@@ -68,8 +68,9 @@ impl Maintenance for MaintenanceService {
 
     async fn move_leader(
         &self,
-        _req: Request<MoveLeaderRequest>,
+        req: Request<MoveLeaderRequest>,
     ) -> Result<Response<MoveLeaderResponse>, Status> {
-        Err(not_yet("move-leader"))
+        self.0.move_leader(req.into_inner().target_id).await?;
+        Ok(Response::new(MoveLeaderResponse { header: Some(self.0.header(0)) }))
     }
 }

@@ -64,7 +64,8 @@ struct CommitState {
 
 /// The storage backend. `Send + Sync`; all locking is internal.
 pub struct Backend {
-    db: Database,
+    /// Swapped whole when a snapshot from the leader replaces the data.
+    db: RwLock<Arc<Database>>,
     path: PathBuf,
     cfg: BackendConfig,
     buffers: RwLock<Buffers>,
@@ -93,7 +94,7 @@ impl Backend {
         }
         txn.commit().map_err(BackendError::redb)?;
         Ok(Backend {
-            db,
+            db: RwLock::new(Arc::new(db)),
             path: path.to_path_buf(),
             cfg,
             buffers: RwLock::new(Buffers::default()),
@@ -102,6 +103,26 @@ impl Backend {
                 failed: false,
             }),
         })
+    }
+
+    /// The current database.
+    pub(crate) fn db(&self) -> Arc<Database> {
+        self.db.read().clone()
+    }
+
+    /// Replaces the database (see `snapshot.rs`); the caller holds the commit lock.
+    pub(crate) fn swap_db(&self, db: Database) {
+        *self.db.write() = Arc::new(db);
+    }
+
+    /// The commit lock, for operations that must not overlap a commit.
+    pub(crate) fn commit_lock(&self) -> parking_lot::MutexGuard<'_, impl Sized> {
+        self.commit.lock()
+    }
+
+    /// Drops every buffered write (the data is being replaced).
+    pub(crate) fn clear_buffers(&self) {
+        *self.buffers.write() = Buffers::default();
     }
 
     /// The database file's path.
@@ -125,7 +146,7 @@ impl Backend {
         // Recursive: a reader must not wait behind a queued writer while another
         // reader on the same thread is alive.
         let buffers = self.buffers.read_recursive();
-        let txn = self.db.begin_read().map_err(BackendError::redb)?;
+        let txn = self.db().begin_read().map_err(BackendError::redb)?;
         Ok(BackendReader::new(buffers, txn))
     }
 
@@ -223,7 +244,7 @@ impl Backend {
     }
 
     fn write_batch(&self, batch: &WriteBuffer) -> Result<(), BackendError> {
-        let mut txn = self.db.begin_write().map_err(BackendError::redb)?;
+        let mut txn = self.db().begin_write().map_err(BackendError::redb)?;
         txn.set_durability(Durability::Immediate)
             .map_err(BackendError::redb)?;
         for t in Table::ALL {
@@ -260,7 +281,7 @@ impl Backend {
     pub fn size_in_use_bytes(&self) -> i64 {
         let _serialise_with_commits = self.commit.lock();
         let stats = self
-            .db
+            .db()
             .begin_write()
             .map_err(redb::Error::from)
             .and_then(|txn| {

@@ -19,9 +19,11 @@ mod backend;
 mod buffer;
 mod error;
 mod reader;
+mod snapshot;
 mod table;
 
 pub use backend::{Backend, BackendConfig, Entries};
 pub use error::BackendError;
 pub use reader::BackendReader;
+pub use snapshot::Export;
 pub use table::Table;

@@ -15,7 +15,8 @@
 //! in-memory history), `key_range` (request key conventions), `view` and
 //! `range` (reads), `write` (the write transaction), `put`, `delete_range`,
 //! `compare`, `txn` (applied requests), `check_txn` (static txn validation),
-//! `compact`, `hash`, `restore`, `meta`, `store` (the public [`KvStore`]).
+//! `compact`, `hash`, `restore`, `meta`, `store` (the public [`KvStore`]),
+//! `watch` (the watch hub that feeds watchers from the applied writes).
 
 #![deny(missing_docs)]
 
@@ -36,6 +37,7 @@ mod revision;
 mod store;
 mod txn;
 mod view;
+pub mod watch;
 mod write;
 
 pub use check_txn::check_txn_request;

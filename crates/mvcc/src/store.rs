@@ -85,6 +85,15 @@ impl KvStore {
         })
     }
 
+    /// Rebuilds the index and counters after the backend's data was
+    /// replaced wholesale (a snapshot from the leader).
+    pub fn reload(&self) -> Result<(), MvccError> {
+        let mut state = self.state.write();
+        *state = restore::restore(&self.backend)?;
+        self.consistent_index.store(meta::consistent_index(&self.backend)?, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// The backend the store writes to.
     pub fn backend(&self) -> &Arc<Backend> {
         &self.backend

@@ -19,8 +19,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protobuf::Message as _;
-use raft::eraftpb::{ConfChange, ConfChangeV2, ConfState, Entry, EntryType, Message, Snapshot};
+use raft::eraftpb::{ConfChange, ConfState, Entry, Message, Snapshot};
 use raft::{RawNode, ReadState, StateRole};
 
 use crate::durable::DurableLog;
@@ -49,13 +48,6 @@ pub enum ApplyItem {
     Entries(Vec<Entry>),
     /// A snapshot from the leader to install before any later entry.
     Snapshot(Snapshot),
-    /// The configuration after applying the conf change at `index`.
-    ConfState {
-        /// Raft index of the conf-change entry.
-        index: u64,
-        /// The resulting configuration.
-        conf_state: ConfState,
-    },
 }
 
 /// Inputs to the Raft thread.
@@ -79,6 +71,19 @@ pub enum Input {
     },
     /// Move leadership to the given member.
     TransferLeader(u64),
+    /// Make a committed, validated conf change take effect in raft-rs. The
+    /// applier sends it when it applies the entry, in log order (as etcd's
+    /// applier calls `ApplyConfChange`); an invalid change is not sent.
+    ApplyConfChange(ConfChange),
+    /// Whether a snapshot reached peer `to` (raft-rs resumes replication).
+    ReportSnapshot {
+        /// The peer.
+        to: u64,
+        /// True when the peer stored it.
+        ok: bool,
+    },
+    /// Report each peer's matched index (leader only; empty otherwise).
+    Progress(std::sync::mpsc::Sender<Vec<(u64, u64)>>),
     /// Stop the loop.
     Stop,
 }
@@ -232,6 +237,30 @@ impl Worker {
                 self.raw.transfer_leader(to);
                 Ok(())
             }
+            Input::ApplyConfChange(cc) => match self.raw.apply_conf_change(&cc) {
+                Ok(cs) => {
+                    tracing::info!(target: "raft", "{:x} switched to configuration voters={:?} learners={:?}",
+                        self.raw.raft.id, cs.voters, cs.learners);
+                    self.maybe_fast_start();
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Input::ReportSnapshot { to, ok } => {
+                let status = if ok { raft::SnapshotStatus::Finish } else { raft::SnapshotStatus::Failure };
+                self.raw.report_snapshot(to, status);
+                Ok(())
+            }
+            Input::Progress(reply) => {
+                let mut out = Vec::new();
+                if self.raw.raft.state == StateRole::Leader {
+                    for (id, pr) in self.raw.raft.prs().iter() {
+                        out.push((*id, pr.matched));
+                    }
+                }
+                let _ = reply.send(out);
+                Ok(())
+            }
             Input::Snapshot { index, conf_state, data } => {
                 if let Err(e) = self.log.create_snapshot(index, conf_state, data) {
                     self.events.fatal(e);
@@ -305,39 +334,11 @@ impl Worker {
         }
     }
 
-    /// Conf changes take effect in raft-rs here, in log order, before the
-    /// applier sees the entries that follow them.
     fn apply_entries(&mut self, entries: Vec<Entry>) -> Result<(), NodeError> {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut batch = Vec::with_capacity(entries.len());
-        for e in entries {
-            let cs = match e.get_entry_type() {
-                EntryType::EntryConfChange => {
-                    let cc = ConfChange::parse_from_bytes(&e.data)
-                        .map_err(|err| NodeError::Decode(format!("conf change: {err}")))?;
-                    Some(self.raw.apply_conf_change(&cc)?)
-                }
-                EntryType::EntryConfChangeV2 => {
-                    let cc = ConfChangeV2::parse_from_bytes(&e.data)
-                        .map_err(|err| NodeError::Decode(format!("conf change v2: {err}")))?;
-                    Some(self.raw.apply_conf_change(&cc)?)
-                }
-                EntryType::EntryNormal => None,
-            };
-            let index = e.index;
-            batch.push(e);
-            if let Some(conf_state) = cs {
-                self.deliver(ApplyItem::Entries(std::mem::take(&mut batch)))?;
-                self.deliver(ApplyItem::ConfState { index, conf_state })?;
-                self.maybe_fast_start();
-            }
-        }
-        if !batch.is_empty() {
-            self.deliver(ApplyItem::Entries(batch))?;
-        }
-        Ok(())
+        self.deliver(ApplyItem::Entries(entries))
     }
 
     /// A lone voter need not wait a whole election timeout to lead.

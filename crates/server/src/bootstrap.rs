@@ -28,8 +28,72 @@ pub struct Booted {
     pub initial_members: Vec<Member>,
 }
 
+/// What a member joining an existing cluster learned from it.
+pub struct JoinInfo {
+    /// This member's id (assigned by `member add`).
+    pub member_id: u64,
+    /// The cluster's id.
+    pub cluster_id: u64,
+    /// The cluster's members.
+    pub members: Vec<Member>,
+}
+
+/// True when the member has no log yet and must join an existing cluster.
+pub fn needs_join(cfg: &ServerConfig) -> bool {
+    !DurableLog::exists(&cfg.wal_dir()) && !cfg.initial_cluster_state_new
+}
+
+/// Asks the other members listed in `--initial-cluster` who we are (etcd's
+/// `GetClusterFromRemotePeers` + `ValidateClusterAndAssignIDs`): the member
+/// whose peer URLs equal ours gives our id; the answer's header the cluster id.
+pub async fn join(cfg: &ServerConfig) -> Result<JoinInfo, ServerError> {
+    let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
+    let mut own = cfg.initial_advertise_peer_urls.clone();
+    own.sort();
+    let mut last_err = String::from("no other member listed in --initial-cluster");
+    for (name, urls) in &peers {
+        if *name == cfg.name {
+            continue;
+        }
+        for url in urls {
+            let resp = match etcd_transport::fetch::get(url, "/members", std::time::Duration::from_secs(2)).await {
+                Ok(r) if r.status == 200 => r,
+                Ok(r) => {
+                    last_err = format!("{url}: status {}", r.status);
+                    continue;
+                }
+                Err(e) => {
+                    last_err = format!("{url}: {e}");
+                    continue;
+                }
+            };
+            let members: Vec<Member> = serde_json::from_slice(&resp.body)
+                .map_err(|e| ServerError::Config(format!("bad member list from {url}: {e}")))?;
+            let me = members.iter().find(|m| {
+                let mut u = m.peer_urls.clone();
+                u.sort();
+                u == own
+            });
+            let Some(me) = me else {
+                return Err(ServerError::Config(format!(
+                    "error validating peerURLs {{ClusterID:{:x} Members:[...]}}: member count is unequal or PeerURLs {:?} not found in the existing cluster",
+                    resp.cluster_id.unwrap_or(0), own
+                )));
+            };
+            return Ok(JoinInfo {
+                member_id: me.id,
+                cluster_id: resp.cluster_id.unwrap_or(0),
+                members,
+            });
+        }
+    }
+    Err(ServerError::Config(format!(
+        "cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs ({last_err})"
+    )))
+}
+
 /// Opens the member's log, creating it on first start.
-pub fn boot(cfg: &ServerConfig) -> Result<Booted, ServerError> {
+pub fn boot(cfg: &ServerConfig, joined: Option<JoinInfo>) -> Result<Booted, ServerError> {
     let wal_dir = cfg.wal_dir();
     let snap_dir = cfg.snap_dir();
     if DurableLog::exists(&wal_dir) {
@@ -44,10 +108,15 @@ pub fn boot(cfg: &ServerConfig) -> Result<Booted, ServerError> {
             initial_members: vec![],
         });
     }
+    if let Some(j) = joined {
+        // An empty log: the leader sends everything, membership included.
+        let meta = Metadata { node_id: Some(j.member_id), cluster_id: Some(j.cluster_id) }.encode_to_vec();
+        std::fs::create_dir_all(cfg.member_dir())?;
+        let log = DurableLog::create(&wal_dir, &snap_dir, &meta, &[], &HardState::default())?;
+        return Ok(Booted { log, member_id: j.member_id, cluster_id: j.cluster_id, recovered: None, initial_members: j.members });
+    }
     if !cfg.initial_cluster_state_new {
-        return Err(ServerError::Config(
-            "joining an existing cluster (--initial-cluster-state=existing) is not implemented yet".into(),
-        ));
+        return Err(ServerError::Config("--initial-cluster-state=existing needs the cluster's member list".into()));
     }
     let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
     let mut members: Vec<Member> = peers

@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub backend_batch_interval_ms: u64,
     /// Backend batch size before a commit (etcd's `--backend-batch-limit`, 10000).
     pub backend_batch_limit: usize,
+    /// `--experimental-enable-lease-checkpoint`.
+    pub lease_checkpoint: bool,
+    /// `--experimental-enable-lease-checkpoint-persist`.
+    pub lease_checkpoint_persist: bool,
 }
 
 impl ServerConfig {
@@ -84,6 +88,8 @@ impl ServerConfig {
             quota_backend_bytes: 0,
             backend_batch_interval_ms: 100,
             backend_batch_limit: 10_000,
+            lease_checkpoint: false,
+            lease_checkpoint_persist: false,
         }
     }
 }

@@ -25,8 +25,10 @@ impl NodeEvents for ServerEvents {
     fn read_states(&mut self, states: Vec<ReadState>) {
         let mut answers = self.read_answers.lock();
         for rs in states {
-            let Ok(ctx) = <[u8; 8]>::try_from(rs.request_ctx.as_slice()) else { continue };
-            if let Some(tx) = answers.remove(&u64::from_be_bytes(ctx)) {
+            // Context: member id, then the read round (see read_index.rs).
+            let Ok(ctx) = <[u8; 16]>::try_from(rs.request_ctx.as_slice()) else { continue };
+            let round = u64::from_be_bytes(ctx[8..].try_into().expect("8 bytes"));
+            if let Some(tx) = answers.remove(&round) {
                 let _ = tx.send(rs.index);
             }
         }

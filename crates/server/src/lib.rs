@@ -12,12 +12,16 @@ mod apply;
 mod bootstrap;
 pub mod config;
 mod events;
+mod lease;
+mod lease_loop;
 pub mod membership;
 mod membership_store;
 mod read_index;
+mod reconfig;
 mod server;
 mod validate;
 pub mod wait;
+mod watch;
 
 pub use apply::{ApplyResponse, ApplyResult};
 pub use config::ServerConfig;

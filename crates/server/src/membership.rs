@@ -99,3 +99,46 @@ mod tests {
         assert!(parse_initial_cluster("bogus").is_err());
     }
 }
+
+/// The context of a membership conf change (etcd's `ConfigChangeContext`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfChangeContext {
+    /// The member added (or promoted: only its id matters).
+    #[serde(rename = "Member")]
+    pub member: Member,
+    /// A learner being promoted to voter.
+    #[serde(rename = "IsPromote", default)]
+    pub is_promote: bool,
+}
+
+impl ConfChangeContext {
+    /// Parses a conf change context; a bare member (as bootstrap writes) is
+    /// accepted too.
+    pub fn parse(b: &[u8]) -> Option<ConfChangeContext> {
+        serde_json::from_slice::<ConfChangeContext>(b)
+            .ok()
+            .or_else(|| serde_json::from_slice::<Member>(b).ok().map(|member| ConfChangeContext { member, is_promote: false }))
+    }
+}
+
+impl Member {
+    /// A member added at runtime, as etcd's MemberAdd builds it: no name yet,
+    /// and the current time in the id hash so re-adding a URL gives a new id.
+    pub fn new_at(peer_urls: &[String], unix_secs: u64) -> Member {
+        let mut urls = peer_urls.to_vec();
+        urls.sort();
+        let mut h = Sha1::new();
+        for u in &urls {
+            h.update(u.as_bytes());
+        }
+        h.update(unix_secs.to_string().as_bytes());
+        let digest = h.finalize();
+        let id = u64::from_be_bytes(digest[..8].try_into().expect("sha1 is 20 bytes"));
+        Member { id, peer_urls: urls, is_learner: false, name: String::new(), client_urls: vec![] }
+    }
+
+    /// A member has started once it published its name (etcd's `IsStarted`).
+    pub fn is_started(&self) -> bool {
+        !self.name.is_empty()
+    }
+}

@@ -23,6 +23,7 @@ struct Batch {
 
 /// Hands out read indexes; shared by every request handler.
 pub struct ReadIndexer {
+    member_id: u64,
     node: NodeHandle,
     timeout: Duration,
     batch: Mutex<Batch>,
@@ -34,11 +35,13 @@ impl ReadIndexer {
     /// A reader over `node`; the Raft thread's events deliver read states
     /// into `answers` (ctx → index).
     pub fn new(
+        member_id: u64,
         node: NodeHandle,
         timeout: Duration,
         answers: Arc<Mutex<HashMap<u64, oneshot::Sender<u64>>>>,
     ) -> Arc<ReadIndexer> {
         Arc::new(ReadIndexer {
+            member_id,
             node,
             timeout,
             batch: Mutex::new(Batch::default()),
@@ -83,7 +86,11 @@ impl ReadIndexer {
         let ctx = self.next_ctx.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.answers.lock().insert(ctx, tx);
-        if self.node.send(Input::ReadIndex(ctx.to_be_bytes().to_vec())).is_err() {
+        // The leader keys pending reads by context, so contexts must be
+        // unique across members: this member's id, then the round counter.
+        let mut rctx = self.member_id.to_be_bytes().to_vec();
+        rctx.extend_from_slice(&ctx.to_be_bytes());
+        if self.node.send(Input::ReadIndex(rctx)).is_err() {
             self.answers.lock().remove(&ctx);
             return Err(EtcdError::Stopped);
         }

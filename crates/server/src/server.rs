@@ -9,7 +9,7 @@ use etcd_backend::{Backend, BackendConfig};
 use etcd_mvcc::KvStore;
 use etcd_proto::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
-    InternalRaftRequest, MemberAttrUpdate, MemberListResponse, PutRequest, PutResponse,
+    InternalRaftRequest, MemberAttrUpdate, MemberListResponse, MemberRaftAttrUpdate, PutRequest, PutResponse,
     RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse, TxnRequest,
     TxnResponse,
 };
@@ -21,7 +21,10 @@ use crate::apply::{ApplyResponse, Applier};
 use crate::bootstrap::boot;
 use crate::config::ServerConfig;
 use crate::events::ServerEvents;
+use crate::membership::{ConfChangeContext, Member};
 use crate::membership_store::MembershipStore;
+use crate::reconfig;
+use etcd_raft_node::raft::eraftpb::{ConfChange, ConfChangeType};
 use crate::read_index::ReadIndexer;
 use crate::wait::{IdGenerator, Wait};
 use crate::{validate, ServerError};
@@ -38,21 +41,25 @@ pub struct EtcdServer {
     members: Arc<MembershipStore>,
     kv: Arc<KvStore>,
     backend: Arc<Backend>,
-    node: NodeHandle,
+    pub(crate) node: NodeHandle,
     wait: Arc<Wait>,
-    ids: IdGenerator,
-    applied_rx: tokio::sync::watch::Receiver<u64>,
+    pub(crate) ids: IdGenerator,
+    pub(crate) applied_rx: tokio::sync::watch::Receiver<u64>,
     leader_rx: tokio::sync::watch::Receiver<u64>,
     ready_tx: tokio::sync::watch::Sender<bool>,
     reads: Arc<ReadIndexer>,
     transport: Arc<etcd_transport::Transport>,
+    apply_thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub(crate) lessor: Arc<etcd_lease::Lessor>,
+    watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
 }
 
 impl EtcdServer {
     /// Opens or creates the data dir and starts Raft and the applier. Must be
     /// called inside a Tokio runtime.
-    pub fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>, ServerError> {
-        let booted = boot(&cfg)?;
+    pub async fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>, ServerError> {
+        let joined = if crate::bootstrap::needs_join(&cfg) { Some(crate::bootstrap::join(&cfg).await?) } else { None };
+        let booted = boot(&cfg, joined)?;
         let backend_path = cfg.snap_dir().join("db");
         let backend = Arc::new(Backend::open(
             &backend_path,
@@ -62,10 +69,13 @@ impl EtcdServer {
             },
         )?);
         let kv = Arc::new(KvStore::open(backend.clone())?);
-        let members = Arc::new(MembershipStore::load(backend.clone())?);
-        if members.cluster_id() == 0 {
-            members.set_cluster_id(booted.cluster_id);
-        }
+        let lessor = crate::lease::open_lessor(&cfg, &backend, &kv)?;
+        let snapshot_data = booted
+            .recovered
+            .as_ref()
+            .and_then(|r| r.snapshot.as_ref())
+            .map(|s| s.data.to_vec());
+        let members = Arc::new(MembershipStore::new(backend.clone(), booted.cluster_id, snapshot_data.as_deref()));
         let member_id = booted.member_id;
         let snapshot_index = booted
             .recovered
@@ -102,7 +112,15 @@ impl EtcdServer {
             read_answers: read_answers.clone(),
             leader_tx,
         };
-        let single = known.len() == 1;
+        // A lone voter campaigns at once instead of waiting out an election
+        // timeout. On a restart the membership mirror in the backend tells
+        // how many members there were.
+        let member_count = if known.is_empty() {
+            backend.range(etcd_backend::Table::Members, b"", None, 0).map(|v| v.len()).unwrap_or(0)
+        } else {
+            known.len()
+        };
+        let single = member_count == 1;
         let (node, _join) = etcd_raft_node::start(
             NodeConfig {
                 id: member_id,
@@ -122,8 +140,25 @@ impl EtcdServer {
                 let _ = node.send(Input::Step(m));
             }));
         }
+        let (snapshot_tx, snapshot_requests) = std::sync::mpsc::channel();
+        {
+            let node = node.clone();
+            transport.set_snapshots(
+                Arc::new(move |m| {
+                    let _ = snapshot_tx.send(m);
+                }),
+                Arc::new(move |to, ok| {
+                    let _ = node.send(Input::ReportSnapshot { to, ok });
+                }),
+                cfg.snap_dir(),
+            );
+        }
         let wait = Arc::new(Wait::default());
+        let watch_hub = crate::watch::start_hub(&kv)?;
         let applier = Applier {
+            snapshot_requests,
+            snap_dir: cfg.snap_dir(),
+            watch_hub: watch_hub.clone(),
             transport: transport.clone(),
             kv: kv.clone(),
             backend: backend.clone(),
@@ -136,11 +171,12 @@ impl EtcdServer {
             conf_state,
             applied_index: snapshot_index,
             snapshot_index,
+            lease: crate::lease::lease_apply(&cfg, &lessor, member_id),
         };
-        std::thread::Builder::new()
+        let apply_thread = std::thread::Builder::new()
             .name("apply".into())
             .spawn(move || applier.run(apply_rx))?;
-        let reads = ReadIndexer::new(node.clone(), cfg.request_timeout(), read_answers);
+        let reads = ReadIndexer::new(member_id, node.clone(), cfg.request_timeout(), read_answers);
         let (ready_tx, _) = tokio::sync::watch::channel(false);
         let server = Arc::new(EtcdServer {
             ids: IdGenerator::new(member_id),
@@ -156,9 +192,13 @@ impl EtcdServer {
             ready_tx,
             reads,
             transport,
+            apply_thread: parking_lot::Mutex::new(Some(apply_thread)),
+            lessor,
+            watch_hub,
         });
         let s = server.clone();
         tokio::spawn(async move { s.publish().await });
+        crate::lease_loop::spawn(&server);
         Ok(server)
     }
 
@@ -216,6 +256,11 @@ impl EtcdServer {
         *self.leader_rx.borrow()
     }
 
+    /// The watch hub: every applied write's events, for the Watch service.
+    pub fn watch_hub(&self) -> &Arc<etcd_mvcc::watch::WatchHub> {
+        &self.watch_hub
+    }
+
     /// The store's current revision.
     pub fn revision(&self) -> i64 {
         self.kv.current_revision()
@@ -237,7 +282,7 @@ impl EtcdServer {
     }
 
     /// Proposes `req` and waits for it to be applied.
-    async fn propose(&self, mut req: InternalRaftRequest) -> Result<ApplyResponse, EtcdError> {
+    pub(crate) async fn propose(&self, mut req: InternalRaftRequest) -> Result<ApplyResponse, EtcdError> {
         let id = self.ids.next();
         req.header = Some(RequestHeader { id, ..Default::default() });
         let data = req.encode_to_vec();
@@ -362,6 +407,149 @@ impl EtcdServer {
         })
     }
 
+    async fn configure(&self, mut cc: ConfChange) -> Result<Vec<Member>, EtcdError> {
+        let id = self.ids.next();
+        cc.id = id;
+        let rx = self.wait.register(id);
+        if self.node.send(Input::ProposeConfChange(cc)).is_err() {
+            self.wait.cancel(id);
+            return Err(EtcdError::Stopped);
+        }
+        match tokio::time::timeout(self.cfg.request_timeout(), rx).await {
+            Ok(Ok(Ok(ApplyResponse::Members(m)))) => Ok(m),
+            Ok(Ok(Ok(other))) => unexpected(other),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Err(_) => {
+                self.wait.cancel(id);
+                Err(EtcdError::Timeout)
+            }
+        }
+    }
+
+    async fn propose_members(&self, req: InternalRaftRequest) -> Result<Vec<Member>, EtcdError> {
+        match self.propose(req).await? {
+            ApplyResponse::Members(m) => Ok(m),
+            other => unexpected(other),
+        }
+    }
+
+    /// Cluster.MemberAdd: a voter or a learner with these peer URLs.
+    pub async fn member_add(&self, peer_urls: Vec<String>, is_learner: bool) -> Result<(Member, Vec<Member>), EtcdError> {
+        validate_peer_urls(&peer_urls)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut m = Member::new_at(&peer_urls, now);
+        m.is_learner = is_learner;
+        if !is_learner && !reconfig::ready_to_add_voter(&self.members.list()) {
+            return Err(EtcdError::MemberNotEnoughStarted);
+        }
+        let mut cc = ConfChange::default();
+        cc.set_change_type(if is_learner { ConfChangeType::AddLearnerNode } else { ConfChangeType::AddNode });
+        cc.node_id = m.id;
+        cc.context = serde_json::to_vec(&ConfChangeContext { member: m.clone(), is_promote: false })
+            .expect("context serialises")
+            .into();
+        let members = self.configure(cc).await?;
+        Ok((m, members))
+    }
+
+    /// Cluster.MemberRemove.
+    pub async fn member_remove(&self, id: u64) -> Result<Vec<Member>, EtcdError> {
+        let list = self.members.list();
+        let Some(target) = list.iter().find(|m| m.id == id) else {
+            return Err(EtcdError::MemberNotFound);
+        };
+        if !target.is_learner && !reconfig::ready_to_remove_voter(&list, id) {
+            return Err(EtcdError::MemberNotEnoughStarted);
+        }
+        let mut cc = ConfChange::default();
+        cc.set_change_type(ConfChangeType::RemoveNode);
+        cc.node_id = id;
+        self.configure(cc).await
+    }
+
+    /// Cluster.MemberUpdate: new peer URLs.
+    pub async fn member_update(&self, id: u64, peer_urls: Vec<String>) -> Result<Vec<Member>, EtcdError> {
+        validate_peer_urls(&peer_urls)?;
+        let upd = MemberRaftAttrUpdate { member_id: id, peer_urls };
+        self.propose_members(InternalRaftRequest { member_raft_attr: Some(upd), ..Default::default() }).await
+    }
+
+    /// Cluster.MemberPromote; only the leader can judge whether the learner
+    /// has caught up (the API layer forwards to it).
+    pub async fn member_promote(&self, id: u64) -> Result<Vec<Member>, EtcdError> {
+        if !self.is_leader() {
+            return Err(EtcdError::NotLeader);
+        }
+        let list = self.members.list();
+        let target = list.iter().find(|m| m.id == id).ok_or(EtcdError::MemberNotFound)?;
+        if !target.is_learner {
+            return Err(EtcdError::MemberNotLearner);
+        }
+        let progress = self.progress();
+        let matched = |m: u64| progress.iter().find(|(p, _)| *p == m).map(|(_, i)| *i);
+        if let (Some(learner), Some(leader)) = (matched(id), matched(self.member_id)) {
+            if (learner as f64) < (leader as f64) * reconfig::LEARNER_READY_PERCENT {
+                return Err(EtcdError::LearnerNotReady);
+            }
+        }
+        if !reconfig::ready_to_promote(&list) {
+            return Err(EtcdError::MemberNotEnoughStarted);
+        }
+        let mut cc = ConfChange::default();
+        cc.set_change_type(ConfChangeType::AddNode);
+        cc.node_id = id;
+        let ctx = ConfChangeContext { member: target.clone(), is_promote: true };
+        cc.context = serde_json::to_vec(&ctx).expect("context serialises").into();
+        self.configure(cc).await
+    }
+
+    /// Maintenance.MoveLeader: hand leadership to `target` and wait for it.
+    pub async fn move_leader(&self, target: u64) -> Result<(), EtcdError> {
+        if !self.is_leader() {
+            return Err(EtcdError::NotLeader);
+        }
+        match self.members.get(target) {
+            Some(m) if !m.is_learner => {}
+            _ => return Err(EtcdError::BadLeaderTransferee),
+        }
+        if target == self.member_id {
+            return Ok(());
+        }
+        let _ = self.node.send(Input::TransferLeader(target));
+        let mut leader = self.leader_rx.clone();
+        let moved = tokio::time::timeout(self.cfg.request_timeout(), async {
+            leader.wait_for(|l| *l == target).await.map(|_| ())
+        })
+        .await;
+        match moved {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(EtcdError::TimeoutLeaderTransfer),
+        }
+    }
+
+    /// True when this member leads.
+    pub fn is_leader(&self) -> bool {
+        self.leader() == self.member_id
+    }
+
+    /// A member by id.
+    pub fn member(&self, id: u64) -> Option<Member> {
+        self.members.get(id)
+    }
+
+    /// Each peer's matched index, from the leader's Raft progress.
+    fn progress(&self) -> Vec<(u64, u64)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.node.send(Input::Progress(tx)).is_err() {
+            return vec![];
+        }
+        rx.recv_timeout(std::time::Duration::from_secs(1)).unwrap_or_default()
+    }
+
     /// Cluster.MemberList.
     pub fn member_list(&self) -> MemberListResponse {
         // etcd's cluster service answers without a revision.
@@ -376,9 +564,18 @@ impl EtcdServer {
         let version = format!(
             "{{\"etcdserver\":\"{ETCD_VERSION}\",\"etcdcluster\":\"{CLUSTER_VERSION}\"}}"
         );
+        let members = self.members.clone();
         self.transport
             .router()
             .route("/version", axum::routing::get(move || async move { version }))
+            .route(
+                "/members",
+                axum::routing::get(move || async move {
+                    let body = serde_json::to_string(&members.list()).unwrap_or_default();
+                    let cid = format!("{:x}", members.cluster_id());
+                    ([("content-type", "application/json".to_string()), ("X-Etcd-Cluster-ID", cid)], body)
+                }),
+            )
     }
 
     /// Number of proposals waiting to be applied.
@@ -386,10 +583,34 @@ impl EtcdServer {
         self.wait.len()
     }
 
-    /// Stops the Raft thread (the applier follows and commits the backend).
-    pub fn stop(&self) {
+    /// Stops the Raft thread, then waits (bounded) for the applier to apply
+    /// what it was given and commit the backend, so a restart replays nothing.
+    pub async fn stop(&self) {
         let _ = self.node.send(Input::Stop);
+        let Some(handle) = self.apply_thread.lock().take() else { return };
+        let joined = tokio::task::spawn_blocking(move || handle.join());
+        if tokio::time::timeout(std::time::Duration::from_secs(5), joined).await.is_err() {
+            tracing::warn!(target: "etcdserver", "the applier did not stop within 5s");
+        }
     }
+}
+
+/// etcd's `types.NewURLs` rules for peer URLs: http(s)://host:port, no path.
+fn validate_peer_urls(urls: &[String]) -> Result<(), EtcdError> {
+    if urls.is_empty() {
+        return Err(EtcdError::MemberBadUrls);
+    }
+    for u in urls {
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"))
+            .ok_or(EtcdError::MemberBadUrls)?;
+        let (host, port) = rest.rsplit_once(':').ok_or(EtcdError::MemberBadUrls)?;
+        if host.is_empty() || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) || rest.contains('/') {
+            return Err(EtcdError::MemberBadUrls);
+        }
+    }
+    Ok(())
 }
 
 fn unexpected<T>(r: ApplyResponse) -> Result<T, EtcdError> {

@@ -43,6 +43,11 @@ impl Decoder {
         self.buf.extend_from_slice(data);
     }
 
+    /// Bytes received after the last whole message.
+    pub fn take_rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf).to_vec()
+    }
+
     /// The next whole message, if one has arrived.
     pub fn next(&mut self) -> Result<Option<Message>, CodecError> {
         if self.buf.len() < 8 {

@@ -14,8 +14,10 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod fetch;
 mod receiver;
 mod sender;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +33,13 @@ pub use sender::PEER_QUEUE_FRAMES;
 /// Where received messages go (the local Raft node).
 pub type Deliver = Arc<dyn Fn(Message) + Send + Sync>;
 
+/// Asked for a database snapshot to go with a `MsgSnapshot` (the server's
+/// applier exports one and calls [`Transport::send_snapshot`]).
+pub type SnapshotRequest = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// Told whether a snapshot reached its peer (`to`, success).
+pub type SnapshotReport = Arc<dyn Fn(u64, bool) + Send + Sync>;
+
 struct Peer {
     tx: mpsc::Sender<Bytes>,
     urls: Arc<RwLock<Vec<String>>>,
@@ -43,7 +52,7 @@ pub struct Transport {
     runtime: tokio::runtime::Handle,
     peers: Mutex<HashMap<u64, Peer>>,
     deliver: OnceLock<Deliver>,
-    dropped_snapshots: AtomicU64,
+    snapshots: OnceLock<(SnapshotRequest, SnapshotReport, std::path::PathBuf)>,
 }
 
 impl Transport {
@@ -55,13 +64,41 @@ impl Transport {
             runtime,
             peers: Mutex::new(HashMap::new()),
             deliver: OnceLock::new(),
-            dropped_snapshots: AtomicU64::new(0),
+            snapshots: OnceLock::new(),
         })
     }
 
     /// Sets where received messages go; once, before peers connect.
     pub fn set_deliver(&self, deliver: Deliver) {
         let _ = self.deliver.set(deliver);
+    }
+
+    /// Sets how snapshots are made, reported and stored (`snap_dir` receives
+    /// databases from the leader); once.
+    pub fn set_snapshots(&self, request: SnapshotRequest, report: SnapshotReport, snap_dir: std::path::PathBuf) {
+        let _ = self.snapshots.set((request, report, snap_dir));
+    }
+
+    pub(crate) fn snapshot_dir(&self) -> Option<std::path::PathBuf> {
+        self.snapshots.get().map(|s| s.2.clone())
+    }
+
+    pub(crate) fn peer_urls(&self, id: u64) -> Vec<String> {
+        self.peers.lock().get(&id).map(|p| p.urls.read().clone()).unwrap_or_default()
+    }
+
+    /// Sends a snapshot message with the database file `db` (removed after),
+    /// then reports the outcome to Raft.
+    pub fn send_snapshot(self: &Arc<Self>, msg: Message, db: std::path::PathBuf) {
+        let t = self.clone();
+        self.runtime.spawn(async move {
+            let to = msg.to;
+            let ok = snapshot::send(t.clone(), msg, db.clone()).await;
+            let _ = tokio::fs::remove_file(&db).await;
+            if let Some((_, report, _)) = t.snapshots.get() {
+                report(to, ok);
+            }
+        });
     }
 
     /// This member's id.
@@ -109,11 +146,12 @@ impl Transport {
         let peers = self.peers.lock();
         for m in msgs {
             if m.get_msg_type() == MessageType::MsgSnapshot {
-                // Shipping the backend with a snapshot is not built yet;
-                // sending Raft's snapshot alone would leave the follower
-                // without the data it covers, so it is held back.
-                self.dropped_snapshots.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "rafthttp", "not sending snapshot to {:x}: snapshot transfer is not implemented yet", m.to);
+                // Raft's snapshot alone would leave the follower without the
+                // data it covers: the database goes with it, on its own path.
+                match self.snapshots.get() {
+                    Some((request, _, _)) => request(m),
+                    None => tracing::warn!(target: "rafthttp", "dropping snapshot to {:x}: no snapshot source", m.to),
+                }
                 continue;
             }
             let Some(p) = peers.get(&m.to) else {

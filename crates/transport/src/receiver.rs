@@ -14,7 +14,19 @@ use crate::codec::Decoder;
 use crate::Transport;
 
 pub(crate) fn router(t: Arc<Transport>) -> axum::Router {
-    axum::Router::new().route("/raft/stream", post(stream)).with_state(t)
+    axum::Router::new()
+        .route("/raft/stream", post(stream))
+        .route("/raft/snapshot", post(crate::snapshot::receive))
+        .with_state(t)
+}
+
+/// A request from a member of another cluster is refused.
+pub(crate) fn check_cluster(t: &Transport, headers: &HeaderMap) -> Result<(), ()> {
+    if header_id(headers, "X-Etcd-Cluster-ID") == Some(t.cluster_id()) {
+        Ok(())
+    } else {
+        Err(())
+    }
 }
 
 fn header_id(headers: &HeaderMap, name: &str) -> Option<u64> {

@@ -5,13 +5,29 @@
 
 use etcd_mvcc::MvccError;
 use etcd_proto::etcdserverpb::{CompactionResponse, InternalRaftRequest, ResponseHeader};
+use etcd_proto::mvccpb::{event::EventType, Event};
 use etcd_proto::EtcdError;
 
 use super::{fatal, ApplyResponse, ApplyResult, Applier};
 
-/// Leases arrive with the lessor; until then none exists.
-fn lease_exists(_id: i64) -> bool {
-    false
+/// What every applied KV write does with the events it produced: hand them
+/// to the watch hub (never blocks on a client), and keep the
+/// lessor's key attachments in step (a put attaches the key to its lease and
+/// detaches it from the previous one; a delete detaches it).
+pub(super) fn after_write(a: &Applier, events: &[Event]) {
+    a.watch_hub.notify(events);
+    let lessor = &a.lease.lessor;
+    for ev in events {
+        let prev_lease = ev.prev_kv.as_ref().map_or(0, |p| p.lease);
+        let Some(kv) = &ev.kv else { continue };
+        let new_lease = if ev.r#type == EventType::Put as i32 { kv.lease } else { 0 };
+        if prev_lease != 0 && prev_lease != new_lease {
+            lessor.detach(prev_lease, &kv.key);
+        }
+        if new_lease != 0 && lessor.attach(new_lease, &kv.key).is_err() {
+            fatal(&format!("applied a put with lease {new_lease:x}, which is not granted"));
+        }
+    }
 }
 
 /// Maps a store error to the client-visible one; storage faults stop the member.
@@ -32,12 +48,22 @@ pub fn mvcc_error(e: MvccError) -> EtcdError {
 
 pub(super) fn apply(a: &mut Applier, index: u64, req: &InternalRaftRequest) -> ApplyResult {
     let kv = &a.kv;
+    let lease_exists = |id: i64| a.lease.lessor.exists(id);
     let result = if let Some(r) = &req.put {
-        kv.put(r, index, &lease_exists).map(|(resp, _events)| ApplyResponse::Put(resp))
+        kv.put(r, index, &lease_exists).map(|(resp, events)| {
+            after_write(a, &events);
+            ApplyResponse::Put(resp)
+        })
     } else if let Some(r) = &req.delete_range {
-        kv.delete_range(r, index).map(|(resp, _events)| ApplyResponse::DeleteRange(resp))
+        kv.delete_range(r, index).map(|(resp, events)| {
+            after_write(a, &events);
+            ApplyResponse::DeleteRange(resp)
+        })
     } else if let Some(r) = &req.txn {
-        kv.txn(r, index, &lease_exists).map(|(resp, _events)| ApplyResponse::Txn(resp))
+        kv.txn(r, index, &lease_exists).map(|(resp, events)| {
+            after_write(a, &events);
+            ApplyResponse::Txn(resp)
+        })
     } else if let Some(r) = &req.compaction {
         kv.compact(r.revision, index).map(|()| {
             ApplyResponse::Compaction(CompactionResponse {

@@ -13,7 +13,9 @@
 //!   a state it can't trust).
 
 mod kv;
+mod lease;
 mod members;
+mod snapshot;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -34,6 +36,7 @@ use crate::membership_store::MembershipStore;
 use crate::wait::Wait;
 
 pub use kv::mvcc_error;
+pub(crate) use lease::{lease_error, restore as restore_lessor, LeaseApply};
 
 /// The response an applied request produces.
 #[derive(Debug)]
@@ -48,6 +51,14 @@ pub enum ApplyResponse {
     Txn(TxnResponse),
     /// A compaction.
     Compaction(CompactionResponse),
+    /// A membership change: the members after it.
+    Members(Vec<crate::membership::Member>),
+    /// A lease grant.
+    LeaseGrant(etcd_proto::etcdserverpb::LeaseGrantResponse),
+    /// A lease revoke.
+    LeaseRevoke(etcd_proto::etcdserverpb::LeaseRevokeResponse),
+    /// Lease checkpoints.
+    LeaseCheckpoint(etcd_proto::etcdserverpb::LeaseCheckpointResponse),
     /// A request with nothing to return.
     Empty,
 }
@@ -69,6 +80,13 @@ pub struct Applier {
     pub(crate) conf_state: ConfState,
     pub(crate) applied_index: u64,
     pub(crate) snapshot_index: u64,
+    /// Raft messages that need a database snapshot sent with them.
+    pub(crate) snapshot_requests: Receiver<etcd_raft_node::raft::eraftpb::Message>,
+    /// `<member>/snap`, where databases from the leader arrive.
+    pub(crate) snap_dir: std::path::PathBuf,
+    pub(crate) lease: LeaseApply,
+    /// Receives the events of every applied write.
+    pub(crate) watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
 }
 
 impl Applier {
@@ -79,6 +97,9 @@ impl Applier {
                 Ok(item) => self.apply_item(item),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while let Ok(msg) = self.snapshot_requests.try_recv() {
+                snapshot::export(&mut self, msg);
             }
             if let Err(e) = self.backend.commit_if_due() {
                 fatal(&format!("backend commit failed: {e}"));
@@ -98,53 +119,60 @@ impl Applier {
                 self.applied_tx.send_replace(self.applied_index);
                 self.maybe_snapshot();
             }
-            ApplyItem::ConfState { conf_state, .. } => self.conf_state = conf_state,
-            ApplyItem::Snapshot(snap) => {
-                // A follower that fell behind gets a snapshot; shipping the
-                // backend with it comes with multi-member support.
-                let meta = snap.get_metadata();
-                self.conf_state = meta.get_conf_state().clone();
-                self.applied_index = meta.index;
-                self.snapshot_index = meta.index;
-                tracing::warn!(target: "etcdserver", "applied snapshot at index {}", meta.index);
-            }
+            ApplyItem::Snapshot(snap) => snapshot::install(self, snap),
         }
     }
 
     fn apply_entry(&mut self, e: Entry) {
         let index = e.index;
         assert_eq!(index, self.applied_index + 1, "committed entries arrive contiguous and in order");
-        if index <= self.kv.consistent_index() {
-            // Applied before a restart.
-            self.applied_index = self.applied_index.max(index);
-            return;
-        }
-        match e.get_entry_type() {
-            EntryType::EntryNormal if e.data.is_empty() => self.kv.set_consistent_index(index),
-            EntryType::EntryNormal => self.apply_request(index, &e.data),
-            EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
-                members::apply_conf_change(self, &e);
-                self.kv.set_consistent_index(index);
-            }
-        }
         self.applied_index = index;
+        // Membership entries are re-applied after a restart too (the
+        // membership starts from the Raft snapshot); the rest only once.
+        let already_applied = index <= self.kv.consistent_index();
+        match e.get_entry_type() {
+            EntryType::EntryConfChange => {
+                let (id, result) = members::apply_conf_change(self, &e);
+                if !already_applied {
+                    self.kv.set_consistent_index(index);
+                    self.wait.trigger(id, result);
+                }
+            }
+            EntryType::EntryConfChangeV2 => fatal(&format!("unexpected joint conf change at {index}")),
+            EntryType::EntryNormal if e.data.is_empty() => {
+                if !already_applied {
+                    self.kv.set_consistent_index(index);
+                }
+                lease::on_empty_entry(self);
+            }
+            EntryType::EntryNormal => self.apply_request(index, &e.data, already_applied),
+        }
     }
 
-    fn apply_request(&mut self, index: u64, data: &[u8]) {
-        fail::fail_point!("apply_before_request", |_| std::process::abort());
+    fn apply_request(&mut self, index: u64, data: &[u8], already_applied: bool) {
         let req = match InternalRaftRequest::decode(data) {
             Ok(r) => r,
             Err(e) => fatal(&format!("cannot decode committed entry {index}: {e}")),
         };
         let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
         let result = if let Some(attr) = &req.member_attr {
-            members::apply_attributes(self, attr);
-            self.kv.set_consistent_index(index);
-            Ok(ApplyResponse::Empty)
+            members::apply_attributes(self, attr)
+        } else if let Some(upd) = &req.member_raft_attr {
+            members::apply_raft_attributes(self, upd)
+        } else if already_applied {
+            return;
         } else {
-            kv::apply(self, index, &req)
+            fail::fail_point!("apply_before_request", |_| std::process::abort());
+            if lease::handles(&req) {
+                lease::apply(self, index, &req)
+            } else {
+                kv::apply(self, index, &req)
+            }
         };
-        self.wait.trigger(id, result);
+        if !already_applied {
+            self.kv.set_consistent_index(index);
+            self.wait.trigger(id, result);
+        }
     }
 
     fn maybe_snapshot(&mut self) {
