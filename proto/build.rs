@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/etcdserverpb/etcdserver.proto",
         "proto/etcdserverpb/rpc.proto",
         "proto/etcdserverpb/raft_internal.proto",
+        "proto/v3lockpb/v3lock.proto",
+        "proto/v3electionpb/v3election.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
@@ -33,6 +35,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .preserve_proto_field_names()
         // grpc-gateway (jsonpb) ignores fields it does not know.
         .ignore_unknown_fields()
-        .build(&[".etcdserverpb", ".mvccpb", ".authpb"])?;
+        .build(&[".etcdserverpb", ".mvccpb", ".authpb", ".v3lockpb", ".v3electionpb"])?;
     Ok(())
 }

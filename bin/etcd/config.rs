@@ -63,7 +63,10 @@ pub const IMPLEMENTED: &[&str] = &[
     "initial-cluster-token",
     "max-txn-ops",
     "max-request-bytes",
-    "quota-backend-bytes",
+    "backend-batch-interval",
+    "backend-batch-limit",
+    // etcd-rs always runs Raft with pre-vote; `--pre-vote=true` asks for that.
+    "pre-vote",
     "logger",
     "log-level",
     "log-outputs",
@@ -71,12 +74,10 @@ pub const IMPLEMENTED: &[&str] = &[
     "config-file",
     "version",
     "help",
-    "max-snapshots",
-    "max-wals",
-    "strict-reconfig-check",
-    "enable-pprof",
-    "listen-metrics-urls",
-    "force-new-cluster",
+    "experimental-enable-lease-checkpoint",
+    "experimental-enable-lease-checkpoint-persist",
+    "experimental-watch-progress-notify-interval",
+    "enable-v2",
 ];
 
 /// What the command line asks the binary to do.

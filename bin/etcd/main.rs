@@ -106,7 +106,9 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
             n => n as usize,
         },
         lease_checkpoint: cfg.experimental_enable_lease_checkpoint,
+        watch_progress_notify_interval_ms: cfg.experimental_watch_progress_notify_interval_ms,
         lease_checkpoint_persist: cfg.experimental_enable_lease_checkpoint_persist,
+        enable_v2: cfg.enable_v2,
     }
 }
 

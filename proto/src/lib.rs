@@ -23,5 +23,17 @@ pub mod etcdserverpb {
     include!(concat!(env!("OUT_DIR"), "/etcdserverpb.serde.rs"));
 }
 
+/// `v3lockpb`: the Lock service (distributed locks held by the server).
+pub mod v3lockpb {
+    include!(concat!(env!("OUT_DIR"), "/v3lockpb.rs"));
+    include!(concat!(env!("OUT_DIR"), "/v3lockpb.serde.rs"));
+}
+
+/// `v3electionpb`: the Election service (leader election held by the server).
+pub mod v3electionpb {
+    include!(concat!(env!("OUT_DIR"), "/v3electionpb.rs"));
+    include!(concat!(env!("OUT_DIR"), "/v3electionpb.serde.rs"));
+}
+
 pub mod errors;
 pub use errors::EtcdError;

@@ -9,7 +9,12 @@
 //!   its `X-Server-From` header (hex member id). Ids map to indices through
 //!   [`FaultProxy::learn_id`]; the proxy also learns `to`'s id from
 //!   `X-Raft-To`. A connection whose `from` is still unknown (e.g. a plain
-//!   `/version` probe) is governed by no rule: it passes.
+//!   `/version` probe) is governed by no rule: it passes. A keep-alive
+//!   connection may carry later requests (Go's `http.Transport` reuses a
+//!   connection opened for a probe for Raft pipeline posts): the proxy
+//!   follows request boundaries (`Content-Length` bodies) and reads every
+//!   later head too, so the dialer is learned from the first request that
+//!   names it.
 //! - Rules are per directed pair. Bytes flowing from the dialer to `to` obey
 //!   `rule(from, to)`; bytes flowing back obey `rule(to, from)` (real etcd's
 //!   stream readers dial the peer and receive in the response body, ours send
@@ -37,7 +42,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 /// Upper bound on an HTTP request head the proxy reads before forwarding.
@@ -285,15 +290,19 @@ fn header_hex(head: &[u8], name: &str) -> Option<u64> {
 /// Per-connection view of the two directions' rules.
 struct Conn {
     shared: Arc<Shared>,
-    from_id: Option<u64>,
+    /// The dialer's member id (0: not known yet).
+    from_id: AtomicU64,
     to: usize,
+    /// Wakes the rule watcher when a writer decides to close.
+    close: Notify,
     /// Set once a blackhole discarded bytes of this connection.
     torn: AtomicBool,
 }
 
 impl Conn {
     fn from(&self) -> Option<usize> {
-        self.shared.index_of(self.from_id)
+        let id = self.from_id.load(Ordering::Relaxed);
+        self.shared.index_of((id != 0).then_some(id))
     }
     /// Rule for bytes flowing dialer → member (`upstream`) or back.
     fn rule(&self, upstream: bool) -> Rule {
@@ -324,8 +333,9 @@ async fn serve_connection(mut socket: TcpStream, to: usize, shared: Arc<Shared>)
     }
     let conn = Arc::new(Conn {
         shared: shared.clone(),
-        from_id: header_hex(&head, "X-Server-From"),
+        from_id: AtomicU64::new(header_hex(&head, "X-Server-From").unwrap_or(0)),
         to,
+        close: Notify::new(),
         torn: AtomicBool::new(false),
     });
     if conn.from().is_some() {
@@ -358,9 +368,14 @@ async fn serve_connection(mut socket: TcpStream, to: usize, shared: Arc<Shared>)
             if conn.must_close() {
                 return;
             }
-            if generation.changed().await.is_err() {
-                // The proxy is going away; the runtime ends us.
-                std::future::pending::<()>().await;
+            tokio::select! {
+                changed = generation.changed() => {
+                    if changed.is_err() {
+                        // The proxy is going away; the runtime ends us.
+                        std::future::pending::<()>().await;
+                    }
+                }
+                _ = conn.close.notified() => {}
             }
         }
     };
@@ -392,7 +407,12 @@ async fn pump(
                 Rule::Delay(d) => d,
                 _ => Duration::ZERO,
             };
+            // Requests flow dialer → member: follow their boundaries.
+            let mut tracker = upstream.then(RequestTracker::default);
             if let Some(first) = first {
+                if let Some(t) = tracker.as_mut() {
+                    t.feed(&first, &conn);
+                }
                 let _ = tx.send((Instant::now() + delay_of(&conn), first)).await;
             }
             let mut buf = vec![0u8; CHUNK_BYTES];
@@ -400,6 +420,9 @@ async fn pump(
                 match r.read(&mut buf).await {
                     Ok(0) | Err(_) => return,
                     Ok(k) => {
+                        if let Some(t) = tracker.as_mut() {
+                            t.feed(&buf[..k], &conn);
+                        }
                         let due = Instant::now() + delay_of(&conn);
                         if tx.send((due, buf[..k].to_vec())).await.is_err() {
                             return;
@@ -413,7 +436,10 @@ async fn pump(
         while let Some((due, bytes)) = rx.recv().await {
             tokio::time::sleep_until(due).await;
             match conn.rule(upstream) {
-                Rule::Drop => return,
+                Rule::Drop => {
+                    conn.close.notify_one();
+                    return;
+                }
                 Rule::Blackhole => {
                     conn.torn.store(true, Ordering::Relaxed);
                     conn.shared
@@ -425,6 +451,7 @@ async fn pump(
                 Rule::Pass | Rule::Delay(_) => {}
             }
             if conn.must_close() {
+                conn.close.notify_one();
                 return;
             }
             if w.write_all(&bytes).await.is_err() {
@@ -438,4 +465,52 @@ async fn pump(
         let _ = w.shutdown().await;
     };
     tokio::join!(reader, writer);
+}
+
+/// Follows HTTP/1.1 request boundaries in the dialer → member bytes so every
+/// request head is read; stops following (keeps what it learned) at a body
+/// it cannot delimit (chunked) or a head past [`HEAD_BYTES_MAX`].
+#[derive(Default)]
+struct RequestTracker {
+    head: Vec<u8>,
+    body_left: u64,
+    opaque: bool,
+}
+
+impl RequestTracker {
+    fn feed(&mut self, mut bytes: &[u8], conn: &Conn) {
+        while !self.opaque && !bytes.is_empty() {
+            if self.body_left > 0 {
+                let skip = self.body_left.min(bytes.len() as u64);
+                self.body_left -= skip;
+                bytes = &bytes[skip as usize..];
+                continue;
+            }
+            self.head.extend_from_slice(bytes);
+            let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                self.opaque = self.head.len() > HEAD_BYTES_MAX;
+                return;
+            };
+            let head: Vec<u8> = self.head.drain(..end + 4).collect();
+            if let Some(id) = header_hex(&head, "X-Server-From") {
+                conn.from_id.store(id, Ordering::Relaxed);
+            }
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            if text.contains("transfer-encoding: chunked") {
+                self.opaque = true;
+                return;
+            }
+            self.body_left = text
+                .split("\r\n")
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse().ok())
+                })
+                .unwrap_or(0);
+            // Bytes after this head are body, then the next head.
+            let rest = std::mem::take(&mut self.head);
+            self.feed(&rest, conn);
+            return;
+        }
+    }
 }

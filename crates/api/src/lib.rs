@@ -5,11 +5,16 @@
 #![deny(missing_docs)]
 
 mod cluster;
+mod concurrency;
+mod election;
 mod gateway;
+pub mod h2_authority;
 mod http;
 mod kv;
 mod lease;
+mod lock;
 mod maintenance;
+mod v2;
 mod watch;
 
 use std::sync::Arc;
@@ -19,6 +24,8 @@ use etcd_proto::etcdserverpb::{
     cluster_server::ClusterServer, kv_server::KvServer, lease_server::LeaseServer, maintenance_server::MaintenanceServer,
     watch_server::WatchServer,
 };
+use etcd_proto::v3electionpb::election_server::ElectionServer;
+use etcd_proto::v3lockpb::lock_server::LockServer;
 use etcd_server::EtcdServer;
 
 pub use http::ETCD_RS_VERSION;
@@ -39,10 +46,16 @@ pub fn client_router(server: Arc<EtcdServer>) -> axum::Router {
     .add_service(ClusterServer::new(cluster::ClusterService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(LeaseServer::new(lease::LeaseService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(WatchServer::new(watch::WatchService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(LockServer::new(lock::LockService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(ElectionServer::new(election::ElectionService(server.clone())).max_decoding_message_size(max_recv))
     .into_axum_router();
+    let v2_routes = if server.config().enable_v2 { v2::routes() } else { axum::Router::new() };
     let web = gateway::routes()
+        .merge(v2_routes)
         .merge(lease::gateway_routes())
         .merge(watch::gateway_routes())
+        .merge(lock::gateway_routes())
+        .merge(election::gateway_routes())
         .merge(http::routes())
         .method_not_allowed_fallback(|| async { plain_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n") })
         .with_state(server);
@@ -85,5 +98,5 @@ async fn cors(mut r: axum::response::Response) -> axum::response::Response {
 
 /// Serves clients on `listener` until the process ends.
 pub async fn serve_clients(listener: tokio::net::TcpListener, server: Arc<EtcdServer>) -> std::io::Result<()> {
-    axum::serve(listener, client_router(server)).await
+    axum::serve(h2_authority::AuthorityFixListener::new(listener), client_router(server)).await
 }

@@ -39,8 +39,12 @@ pub struct ServerConfig {
     pub backend_batch_limit: usize,
     /// `--experimental-enable-lease-checkpoint`.
     pub lease_checkpoint: bool,
+    /// `--experimental-watch-progress-notify-interval` in ms (0: etcd's 10 min).
+    pub watch_progress_notify_interval_ms: u64,
     /// `--experimental-enable-lease-checkpoint-persist`.
     pub lease_checkpoint_persist: bool,
+    /// `--enable-v2`: serve the v2 API on the client URLs.
+    pub enable_v2: bool,
 }
 
 impl ServerConfig {
@@ -89,7 +93,9 @@ impl ServerConfig {
             backend_batch_interval_ms: 100,
             backend_batch_limit: 10_000,
             lease_checkpoint: false,
+            watch_progress_notify_interval_ms: 0,
             lease_checkpoint_persist: false,
+            enable_v2: false,
         }
     }
 }

@@ -15,6 +15,8 @@ pub(crate) struct ServerEvents {
     pub(crate) transport: Arc<etcd_transport::Transport>,
     pub(crate) read_answers: Arc<Mutex<HashMap<u64, oneshot::Sender<u64>>>>,
     pub(crate) leader_tx: tokio::sync::watch::Sender<u64>,
+    /// When the current leader was elected (etcd's `leadElectedTime`).
+    pub(crate) lead_elected: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl NodeEvents for ServerEvents {
@@ -36,6 +38,7 @@ impl NodeEvents for ServerEvents {
 
     fn role_changed(&mut self, leader: u64, role: StateRole, term: u64) {
         if leader != 0 && *self.leader_tx.borrow() != leader {
+            *self.lead_elected.lock() = Some(std::time::Instant::now());
             tracing::info!(target: "raft", "raft.node: {:x} elected leader {:x} at term {}",
                 self.member_id, leader, term);
         } else if leader == 0 && *self.leader_tx.borrow() != 0 {

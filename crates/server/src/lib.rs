@@ -19,6 +19,8 @@ mod membership_store;
 mod read_index;
 mod reconfig;
 mod server;
+mod snapshot_payload;
+mod v2;
 mod validate;
 pub mod wait;
 mod watch;
@@ -26,6 +28,7 @@ mod watch;
 pub use apply::{ApplyResponse, ApplyResult};
 pub use config::ServerConfig;
 pub use server::{EtcdServer, CLUSTER_VERSION, ETCD_VERSION};
+pub use v2::{now_unix_ns, V2Failure, V2Response, V2_SYNC_INTERVAL};
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]

@@ -93,6 +93,20 @@ mod tests {
     }
 
     #[test]
+    fn ids_match_etcds_procfile_cluster() {
+        // etcd's Procfile cluster (token etcd-cluster-1), ids as `member list`
+        // prints them in ../shared/seeds/003.
+        for (name, url, id) in [
+            ("infra1", "http://127.0.0.1:12380", "8211f1d0f64f3269"),
+            ("infra2", "http://127.0.0.1:22380", "91bc3c398fb3c146"),
+            ("infra3", "http://127.0.0.1:32380", "fd422379fda50e48"),
+        ] {
+            let m = Member::new(name, &[url.to_string()], "etcd-cluster-1");
+            assert_eq!(format!("{:x}", m.id), id, "{name}");
+        }
+    }
+
+    #[test]
     fn initial_cluster_parses() {
         let m = parse_initial_cluster("a=http://x:1,b=http://y:2,a=http://z:3").unwrap();
         assert_eq!(m["a"], vec!["http://x:1", "http://z:3"]);

@@ -49,9 +49,11 @@ pub struct EtcdServer {
     ready_tx: tokio::sync::watch::Sender<bool>,
     reads: Arc<ReadIndexer>,
     transport: Arc<etcd_transport::Transport>,
+    lead_elected: Arc<parking_lot::Mutex<Option<std::time::Instant>>>,
     apply_thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
     pub(crate) lessor: Arc<etcd_lease::Lessor>,
     watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
+    pub(crate) v2: Arc<parking_lot::Mutex<etcd_v2store::Store>>,
 }
 
 impl EtcdServer {
@@ -75,7 +77,18 @@ impl EtcdServer {
             .as_ref()
             .and_then(|r| r.snapshot.as_ref())
             .map(|s| s.data.to_vec());
-        let members = Arc::new(MembershipStore::new(backend.clone(), booted.cluster_id, snapshot_data.as_deref()));
+        let (membership_data, v2_data) = match snapshot_data.as_deref() {
+            Some(d) => {
+                let (m, v2) = crate::snapshot_payload::decode(d);
+                (Some(m), v2)
+            }
+            None => (None, None),
+        };
+        let members = Arc::new(MembershipStore::new(backend.clone(), booted.cluster_id, membership_data.as_deref()));
+        let v2 = Arc::new(parking_lot::Mutex::new(etcd_v2store::Store::new()));
+        if let Some(saved) = &v2_data {
+            v2.lock().recover(saved).map_err(|e| ServerError::Config(format!("bad v2 store in the snapshot: {e}")))?;
+        }
         let member_id = booted.member_id;
         let snapshot_index = booted
             .recovered
@@ -100,6 +113,7 @@ impl EtcdServer {
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(1024);
         let (applied_tx, applied_rx) = tokio::sync::watch::channel(snapshot_index);
         let (leader_tx, leader_rx) = tokio::sync::watch::channel(0u64);
+        let lead_elected = Arc::new(parking_lot::Mutex::new(None));
         let read_answers = Arc::new(parking_lot::Mutex::new(std::collections::HashMap::new()));
         let transport = etcd_transport::Transport::new(member_id, booted.cluster_id, tokio::runtime::Handle::current());
         let known = if booted.initial_members.is_empty() { members.list() } else { booted.initial_members.clone() };
@@ -111,6 +125,7 @@ impl EtcdServer {
             transport: transport.clone(),
             read_answers: read_answers.clone(),
             leader_tx,
+            lead_elected: lead_elected.clone(),
         };
         // A lone voter campaigns at once instead of waiting out an election
         // timeout. On a restart the membership mirror in the backend tells
@@ -154,7 +169,7 @@ impl EtcdServer {
             );
         }
         let wait = Arc::new(Wait::default());
-        let watch_hub = crate::watch::start_hub(&kv)?;
+        let watch_hub = crate::watch::start_hub(&kv, cfg.watch_progress_notify_interval_ms)?;
         let applier = Applier {
             snapshot_requests,
             snap_dir: cfg.snap_dir(),
@@ -172,6 +187,7 @@ impl EtcdServer {
             applied_index: snapshot_index,
             snapshot_index,
             lease: crate::lease::lease_apply(&cfg, &lessor, member_id),
+            v2: v2.clone(),
         };
         let apply_thread = std::thread::Builder::new()
             .name("apply".into())
@@ -192,13 +208,16 @@ impl EtcdServer {
             ready_tx,
             reads,
             transport,
+            lead_elected,
             apply_thread: parking_lot::Mutex::new(Some(apply_thread)),
             lessor,
             watch_hub,
+            v2,
         });
         let s = server.clone();
         tokio::spawn(async move { s.publish().await });
         crate::lease_loop::spawn(&server);
+        crate::v2::spawn_sync(&server);
         Ok(server)
     }
 
@@ -289,6 +308,7 @@ impl EtcdServer {
         if data.len() > self.cfg.max_request_bytes {
             return Err(EtcdError::RequestTooLarge);
         }
+        let start = std::time::Instant::now();
         let rx = self.wait.register(id);
         if self.node.send(Input::Propose(data)).is_err() {
             self.wait.cancel(id);
@@ -299,9 +319,22 @@ impl EtcdServer {
             Ok(Err(_)) => Err(EtcdError::Stopped),
             Err(_) => {
                 self.wait.cancel(id);
-                Err(if self.leader() == 0 { EtcdError::NoLeader } else { EtcdError::Timeout })
+                Err(self.timeout_error(start))
             }
         }
+    }
+
+    /// Which timeout a proposal that started at `start` gets (etcd's
+    /// `parseProposeCtxErr`): blamed on a leader change when a new leader
+    /// was elected soon after it started, a plain timeout otherwise.
+    fn timeout_error(&self, start: std::time::Instant) -> EtcdError {
+        let window = std::time::Duration::from_millis(2 * self.cfg.election_ms);
+        if let Some(elected) = *self.lead_elected.lock() {
+            if start < elected && start + window > elected {
+                return EtcdError::TimeoutDueToLeaderFail;
+            }
+        }
+        EtcdError::Timeout
     }
 
     /// Waits until this member has applied everything committed before the

@@ -16,6 +16,7 @@ mod kv;
 mod lease;
 mod members;
 mod snapshot;
+mod v2;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub enum ApplyResponse {
     LeaseRevoke(etcd_proto::etcdserverpb::LeaseRevokeResponse),
     /// Lease checkpoints.
     LeaseCheckpoint(etcd_proto::etcdserverpb::LeaseCheckpointResponse),
+    /// A v2 request's event or v2 error.
+    V2(Result<etcd_v2store::Event, etcd_v2store::V2Error>),
     /// A request with nothing to return.
     Empty,
 }
@@ -87,6 +90,8 @@ pub struct Applier {
     pub(crate) lease: LeaseApply,
     /// Receives the events of every applied write.
     pub(crate) watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
+    /// The v2 store (in memory; in Raft snapshots, not in the backend).
+    pub(crate) v2: Arc<parking_lot::Mutex<etcd_v2store::Store>>,
 }
 
 impl Applier {
@@ -133,6 +138,7 @@ impl Applier {
         match e.get_entry_type() {
             EntryType::EntryConfChange => {
                 let (id, result) = members::apply_conf_change(self, &e);
+                v2::mirror_members(&mut self.v2.lock(), &self.members.list(), None);
                 if !already_applied {
                     self.kv.set_consistent_index(index);
                     self.wait.trigger(id, result);
@@ -159,6 +165,13 @@ impl Applier {
             members::apply_attributes(self, attr)
         } else if let Some(upd) = &req.member_raft_attr {
             members::apply_raft_attributes(self, upd)
+        } else if let Some(r) = &req.v2 {
+            // Re-applied after a restart too: the v2 store is rebuilt from
+            // the Raft snapshot plus the entries after it.
+            match v2::apply(&mut self.v2.lock(), r) {
+                Some(out) => Ok(ApplyResponse::V2(out)),
+                None => Ok(ApplyResponse::Empty),
+            }
         } else if already_applied {
             return;
         } else {
@@ -169,6 +182,10 @@ impl Applier {
                 kv::apply(self, index, &req)
             }
         };
+        if req.member_attr.is_some() || req.member_raft_attr.is_some() {
+            let published = req.member_attr.as_ref().map(|a| a.member_id);
+            v2::mirror_members(&mut self.v2.lock(), &self.members.list(), published);
+        }
         if !already_applied {
             self.kv.set_consistent_index(index);
             self.wait.trigger(id, result);
@@ -183,7 +200,7 @@ impl Applier {
             fatal(&format!("backend commit failed: {e}"));
         }
         tracing::info!(target: "etcdserver", "saved snapshot at index {}", self.applied_index);
-        let data = self.members.snapshot_bytes();
+        let data = crate::snapshot_payload::encode(&self.members.snapshot_bytes(), self.v2.lock().save());
         let _ = self.node.send(Input::Snapshot {
             index: self.applied_index,
             conf_state: self.conf_state.clone(),

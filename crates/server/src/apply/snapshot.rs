@@ -51,7 +51,13 @@ pub(super) fn install(a: &mut Applier, snap: Snapshot) {
     if let Err(e) = super::lease::restore(&a.lease.lessor, &a.backend, &a.kv) {
         fatal(&format!("failed to restore leases from the snapshot: {e}"));
     }
-    a.members.restore(&snap.data);
+    let (membership, v2) = crate::snapshot_payload::decode(&snap.data);
+    a.members.restore(&membership);
+    if let Some(v2) = v2 {
+        if let Err(e) = a.v2.lock().recover(&v2) {
+            fatal(&format!("failed to restore the v2 store from the snapshot: {e}"));
+        }
+    }
     for m in a.members.list() {
         a.transport.add_peer(m.id, m.peer_urls.clone());
     }

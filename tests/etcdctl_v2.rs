@@ -1,0 +1,154 @@
+//! The real `etcdctl` 3.4 with `ETCDCTL_API=2` against a server started with
+//! `--enable-v2`: outputs as in etcd's v2 guides, errors as
+//! `Error:  <code>: <message> (<cause>) [<index>]`. Indexes are exact: a
+//! fresh member's first user write takes v2 index 4 in etcd 3.4 (three
+//! cluster writes under `/0` come first). Passes against the real etcd
+//! (`ETCD_RS_TEST_ETCD=/usr/bin/etcd`).
+
+mod common;
+
+use std::process::Command;
+
+use common::{run_with_timeout, CtlOutput, EtcdOpts, EtcdProcess, ETCDCTL_PATH, ETCDCTL_TIMEOUT};
+
+fn start() -> EtcdProcess {
+    EtcdProcess::start(EtcdOpts {
+        args: vec!["--enable-v2".into()],
+        ..Default::default()
+    })
+}
+
+fn ctl2(p: &EtcdProcess, args: &[&str]) -> CtlOutput {
+    let mut cmd = Command::new(ETCDCTL_PATH);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ETCDCTL") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("ETCDCTL_API", "2")
+        .arg(format!("--endpoints={}", p.client_url()))
+        .args(args);
+    run_with_timeout(cmd, None, ETCDCTL_TIMEOUT)
+}
+
+fn out(p: &EtcdProcess, args: &[&str]) -> String {
+    ctl2(p, args).ok().stdout
+}
+
+fn err(p: &EtcdProcess, args: &[&str]) -> String {
+    let o = ctl2(p, args);
+    assert_ne!(o.code, 0, "expected a failure: {o:#?}");
+    o.last_err_line().to_string()
+}
+
+#[test]
+fn set_get_mk_update_and_errors() {
+    let p = start();
+    assert_eq!(out(&p, &["set", "/c/a", "1"]), "1\n");
+    assert_eq!(out(&p, &["mk", "/c/b", "2"]), "2\n");
+    assert_eq!(
+        err(&p, &["mk", "/c/b", "2"]),
+        "Error:  105: Key already exists (/c/b) [5]"
+    );
+    assert_eq!(out(&p, &["update", "/c/a", "3"]), "3\n");
+    assert_eq!(
+        err(&p, &["update", "/c/nope", "3"]),
+        "Error:  100: Key not found (/c/nope) [6]"
+    );
+    assert_eq!(
+        out(&p, &["set", "/c/a", "4", "--swap-with-value", "3"]),
+        "4\n"
+    );
+    assert_eq!(
+        err(&p, &["set", "/c/a", "5", "--swap-with-value", "3"]),
+        "Error:  101: Compare failed ([3 != 4]) [7]"
+    );
+    assert_eq!(
+        err(&p, &["set", "/c/a", "5", "--swap-with-index", "1"]),
+        "Error:  101: Compare failed ([1 != 7]) [7]"
+    );
+    assert_eq!(
+        out(&p, &["set", "/c/a", "5", "--swap-with-index", "7"]),
+        "5\n"
+    );
+    assert_eq!(out(&p, &["get", "/c/a"]), "5\n");
+    assert_eq!(
+        err(&p, &["get", "/notexist"]),
+        "Error:  100: Key not found (/notexist) [8]"
+    );
+    assert_eq!(
+        out(&p, &["-o", "extended", "get", "/c/a"]),
+        "Key: /c/a\nCreated-Index: 4\nModified-Index: 8\nTTL: 0\nIndex: 8\n\n5\n"
+    );
+    assert_eq!(
+        out(&p, &["-o", "json", "get", "/c/a"]),
+        "{\"action\":\"get\",\"node\":{\"key\":\"/c/a\",\"value\":\"5\",\"nodes\":null,\"createdIndex\":4,\"modifiedIndex\":8},\"prevNode\":null}\n"
+    );
+    assert_eq!(out(&p, &["set", "/t", "v", "--ttl", "100"]), "v\n");
+    let ext = out(&p, &["-o", "extended", "get", "/t"]);
+    assert!(ext.contains("TTL: 100") || ext.contains("TTL: 99"), "{ext}");
+}
+
+#[test]
+fn dirs_in_order_ls_and_rm() {
+    let p = start();
+    assert_eq!(out(&p, &["mkdir", "/d"]), "");
+    assert_eq!(out(&p, &["setdir", "/d2"]), "");
+    assert_eq!(out(&p, &["updatedir", "/d2", "--ttl", "100"]), "");
+    assert_eq!(out(&p, &["mk", "--in-order", "/q", "job1"]), "job1\n");
+    assert_eq!(out(&p, &["mk", "--in-order", "/q", "job2"]), "job2\n");
+    assert_eq!(
+        out(&p, &["ls", "--sort", "/q"]),
+        "/q/00000000000000000007\n/q/00000000000000000008\n"
+    );
+    out(&p, &["set", "/c/a", "1"]);
+    out(&p, &["set", "/c/b/x", "2"]);
+    assert_eq!(
+        out(&p, &["ls", "--sort", "--recursive", "-p", "/"]),
+        "/c/\n/c/a\n/c/b/\n/c/b/x\n/d/\n/d2/\n/q/\n/q/00000000000000000007\n/q/00000000000000000008\n"
+    );
+    assert_eq!(err(&p, &["get", "/q"]), "/q: is a directory");
+    assert_eq!(
+        err(&p, &["rm", "/c/a", "--with-value", "9"]),
+        "Error:  101: Compare failed ([9 != 1]) [10]"
+    );
+    assert_eq!(
+        err(&p, &["rm", "/c/a", "--with-index", "1"]),
+        "Error:  101: Compare failed ([1 != 9]) [10]"
+    );
+    assert_eq!(out(&p, &["rm", "/c/a", "--with-index", "9"]), "\n");
+    assert_eq!(err(&p, &["rm", "/c"]), "Error:  102: Not a file (/c) [11]");
+    assert_eq!(
+        err(&p, &["rmdir", "/c"]),
+        "Error:  108: Directory not empty (/c) [11]"
+    );
+    assert_eq!(out(&p, &["rm", "--recursive", "/c"]), "");
+    assert_eq!(out(&p, &["rm", "--dir", "/d"]), "");
+    assert_eq!(out(&p, &["rmdir", "/d2"]), "");
+    assert_eq!(out(&p, &["ls", "--sort"]), "/q\n");
+}
+
+#[test]
+fn watch_after_index_cluster_health_and_members() {
+    let p = start();
+    out(&p, &["set", "/w", "1"]);
+    out(&p, &["set", "/w", "2"]);
+    assert_eq!(out(&p, &["watch", "--after-index", "4", "/w"]), "2\n");
+    assert_eq!(
+        out(&p, &["-o", "extended", "watch", "--after-index", "3", "/w"])
+            .lines()
+            .next(),
+        Some("Key: /w")
+    );
+    let health = out(&p, &["cluster-health"]);
+    assert!(health.ends_with("cluster is healthy\n"), "{health}");
+    let members = out(&p, &["member", "list"]);
+    assert!(
+        members.contains(&format!(
+            "name=default peerURLs={} clientURLs={} isLeader=true",
+            p.peer_url(),
+            p.client_url()
+        )),
+        "{members}"
+    );
+}
