@@ -209,3 +209,31 @@ fn v2_is_off_without_the_flag() {
     let p = EtcdProcess::start(EtcdOpts::default());
     assert_eq!(v2(p.client_port(), "GET", "/v2/keys/", "").status, 404);
 }
+
+#[test]
+fn v2_members_errors_match_real_etcd() {
+    let ours = start(None);
+    let real = start(Some(PathBuf::from(REAL_ETCD)));
+    let json = "application/json";
+    let cases: &[(&str, &str, Option<&str>, &str)] = &[
+        ("GET", "/v2/members/nobody", None, ""),
+        ("DELETE", "/v2/members/1234", None, ""),
+        ("DELETE", "/v2/members/xyz", None, ""),
+        ("PUT", "/v2/members/1234", Some(json), "{\"peerURLs\":[\"http://10.0.0.1:2380\"]}"),
+        ("POST", "/v2/members", Some("text/plain"), "{}"),
+        ("PUT", "/v2/members/1234", Some("text/plain"), "{}"),
+    ];
+    for (method, path, ctype, body) in cases {
+        let send = |p: &EtcdProcess| {
+            let r = v2http::request_with_type(p.client_port(), method, path, *ctype, body);
+            (r.status, r.header("content-type").map(str::to_string), r.body)
+        };
+        assert_eq!(send(&ours), send(&real), "{method} {path}");
+    }
+    let leader = |p: &EtcdProcess| {
+        let r = v2(p.client_port(), "GET", "/v2/members/leader", "");
+        let v = r.json();
+        (r.status, v["name"].clone(), v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+    };
+    assert_eq!(leader(&ours), leader(&real));
+}

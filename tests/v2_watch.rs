@@ -285,3 +285,55 @@ fn ttl_expires_at_the_same_index_on_every_member() {
         "expire indexes differ: {seen:?}"
     );
 }
+
+/// A follower that was down while the leader snapshotted and compacted its
+/// log gets the v2 tree with the snapshot (not only the database).
+#[test]
+fn follower_gets_the_v2_tree_with_the_leaders_snapshot() {
+    const KEYS: usize = 6000;
+    const WRITERS: usize = 8;
+    let opts = ClusterOpts {
+        args: vec!["--enable-v2".into(), "--snapshot-count".into(), "1000".into()],
+        ..Default::default()
+    };
+    let mut c = Cluster::start(3, opts);
+    let leader = c.wait_leader(Duration::from_secs(10));
+    let f = (leader + 1) % 3;
+    let lport = port_of(&c.client_url(leader));
+    let fport = port_of(&c.client_url(f));
+    assert_eq!(v2(lport, "PUT", "/v2/keys/before?ttl=600", "value=down").status, 201);
+    assert!(wait_until(Duration::from_secs(10), || v2(fport, "GET", "/v2/keys/before", "").status == 200));
+    c.kill9(f);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            std::thread::spawn(move || {
+                for n in (w..KEYS).step_by(WRITERS) {
+                    let r = v2(lport, "PUT", &format!("/v2/keys/bulk/{n:05}"), &format!("value={n}"));
+                    assert!(r.status == 200 || r.status == 201, "{r:#?}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let want = v2(lport, "GET", "/v2/keys/?recursive=true&sorted=true", "");
+    c.restart(f);
+    let caught_up = wait_until(Duration::from_secs(30), || {
+        let r = v2(fport, "GET", "/v2/keys/", "");
+        r.status == 200 && etcd_index(&r) >= etcd_index(&want)
+    });
+    assert!(caught_up, "follower did not catch up\n{}", c.logs());
+    assert!(
+        c.log(f).contains("finished applying incoming snapshot"),
+        "member {f} caught up without the leader's snapshot\n{}",
+        c.logs()
+    );
+    let got = v2(fport, "GET", "/v2/keys/?recursive=true&sorted=true", "");
+    let norm = |r: &Resp| {
+        let mut v = r.json();
+        v2http::normalise(&mut v);
+        v
+    };
+    assert_eq!(norm(&got), norm(&want));
+}

@@ -6,6 +6,7 @@
 //! compare side by side. Every run is bounded by `--total`.
 
 mod report;
+mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,6 +53,18 @@ enum Cmd {
         #[arg(long = "sequential-keys")]
         sequential_keys: bool,
     },
+    /// Puts while many watchers are open (etcd's `benchmark watch`).
+    WatchPut {
+        /// Watch streams.
+        #[arg(long, default_value_t = 10)]
+        streams: usize,
+        /// Watchers per stream (each on its own key).
+        #[arg(long = "watchers-per-stream", default_value_t = 100)]
+        watchers_per_stream: usize,
+        /// Total number of puts on the watched keys.
+        #[arg(long, default_value_t = 10000)]
+        total: u64,
+    },
     /// Benchmark range.
     Range {
         /// The key to range over.
@@ -86,6 +99,14 @@ async fn connect(endpoints: &[String], conns: usize) -> anyhow::Result<Vec<KvCli
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let conns = connect(&cli.endpoints, cli.conns).await?;
+    if let Cmd::WatchPut { streams, watchers_per_stream, total } = cli.cmd {
+        let ep = &cli.endpoints[0];
+        let url = if ep.contains("://") { ep.clone() } else { format!("http://{ep}") };
+        let channel = Endpoint::from_shared(url)?.connect().await?;
+        let settings = watch::WatchPut { streams, watchers_per_stream, total, clients: cli.clients };
+        print!("{}", watch::run(channel, conns[0].clone(), settings).await?);
+        return Ok(());
+    }
     let (total, op): (u64, Arc<dyn Fn(u64) -> Op + Send + Sync>) = match cli.cmd {
         Cmd::Put { total, key_size, val_size, key_space_size, sequential_keys } => {
             let value = vec![b'x'; val_size];
@@ -100,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }),
             )
         }
+        Cmd::WatchPut { .. } => unreachable!("handled above"),
         Cmd::Range { key, end, total, consistency } => {
             let req = RangeRequest {
                 key: key.into_bytes(),

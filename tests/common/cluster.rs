@@ -312,7 +312,8 @@ impl Cluster {
         m.paused = false;
     }
 
-    /// First start: a port race ("address already in use") is retried with
+    /// First start: a port race ("address already in use", any case: ours
+    /// prints Rust's "Address already in use") is retried with
     /// fresh ports and a fresh data dir; other failures panic.
     fn wait_ready_first_start(&mut self, i: usize) {
         const ATTEMPTS: usize = 3;
@@ -322,6 +323,7 @@ impl Cluster {
                 Err(_)
                     if self.members[i]
                         .current_log()
+                        .to_ascii_lowercase()
                         .contains("address already in use") =>
                 {
                     self.members[i].kill9();
@@ -978,5 +980,264 @@ impl Drop for Writer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A member started after [`Cluster::start`], to join the running cluster
+/// after `member add`. Its peer URL is direct (not behind the fault proxy).
+/// It has its own ports and temp dir; killed (SIGKILL, its own PID) on drop.
+pub struct Joiner {
+    name: String,
+    dir: tempfile::TempDir,
+    client_port: u16,
+    peer_port: u16,
+    child: Option<Child>,
+    exit: Option<std::process::ExitStatus>,
+}
+
+impl Joiner {
+    /// Picks ports and a temp dir for member `name`; nothing runs yet.
+    pub fn new(name: &str) -> Joiner {
+        let (client_port, peer_port) = loop {
+            let (c, p) = (free_port(), free_port());
+            if c != p {
+                break (c, p);
+            }
+        };
+        Joiner {
+            name: name.to_string(),
+            dir: tempfile::Builder::new()
+                .prefix("etcd-rs-joiner")
+                .tempdir()
+                .expect("tempdir"),
+            client_port,
+            peer_port,
+            child: None,
+            exit: None,
+        }
+    }
+
+    /// The member name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `http://127.0.0.1:<peer port>` (listened on and advertised).
+    pub fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+
+    /// `http://127.0.0.1:<client port>`.
+    pub fn client_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    /// `127.0.0.1:<client port>`.
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
+    }
+
+    /// Its log (all runs).
+    pub fn log(&self) -> String {
+        std::fs::read(self.dir.path().join("etcd.log"))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Starts `binary` with the given `ETCD_*` environment (e.g. the lines
+    /// `member add` prints) plus its own data dir and client/peer listeners,
+    /// the cluster's timing flags and `args`. Does not wait.
+    pub fn spawn(
+        &mut self,
+        binary: &std::path::Path,
+        env: &[(String, String)],
+        opts: &ClusterOpts,
+        args: &[&str],
+    ) {
+        assert!(self.child.is_none(), "joiner {} already running", self.name);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("etcd.log"))
+            .expect("open log");
+        let mut cmd = Command::new(binary);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("ETCD") || k == "FAILPOINTS" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--listen-client-urls")
+            .arg(self.client_url())
+            .arg("--advertise-client-urls")
+            .arg(self.client_url())
+            .arg("--listen-peer-urls")
+            .arg(self.peer_url())
+            .arg("--heartbeat-interval")
+            .arg(opts.heartbeat_ms.to_string())
+            .arg("--election-timeout")
+            .arg(opts.election_ms.to_string())
+            .args(&opts.args)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log"))
+            .stderr(log);
+        self.exit = None;
+        self.child = Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("spawn {binary:?}: {e}")),
+        );
+    }
+
+    /// Polls until the log shows readiness; Err if it exits or `timeout` passes.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.try_exit() {
+                return Err(format!(
+                    "joiner {} exited during start-up: {s}\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
+            if self.log().contains(READY_LINE) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "joiner {} not ready within {timeout:?}\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
+            std::thread::sleep(POLL_INTERVAL * 5);
+        }
+    }
+
+    /// The exit status if it has exited by itself (reaping it).
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        if let Some(c) = self.child.as_mut() {
+            if let Ok(Some(s)) = c.try_wait() {
+                self.child = None;
+                self.exit = Some(s);
+            }
+        }
+        self.exit
+    }
+
+    /// Waits (bounded) for it to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let mut s = None;
+        super::wait_until(timeout, || {
+            s = self.try_exit();
+            s.is_some()
+        });
+        s
+    }
+
+    /// SIGSTOP (`true`) or SIGCONT (`false`) to its own PID.
+    pub fn pause(&mut self, stop: bool) {
+        let pid = self.child.as_ref().expect("joiner running").id();
+        let sig = if stop { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: kill(2) on the PID of our own child, not reaped yet.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+    }
+
+    /// SIGKILL (its own PID) and reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The `ETCD_*=value` lines of `etcdctl member add` output, unquoted.
+pub fn parse_member_add_env(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            if !k.starts_with("ETCD_") {
+                return None;
+            }
+            Some((k.to_string(), v.trim().trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+impl Cluster {
+    /// The cluster's options.
+    pub fn opts(&self) -> &ClusterOpts {
+        &self.opts
+    }
+
+    /// `etcdctl --endpoints=<endpoints> <args>` (bounded).
+    pub fn etcdctl_at(&self, endpoints: &str, args: &[&str]) -> CtlOutput {
+        self.etcdctl_endpoints(endpoints, args)
+    }
+
+    /// A lazily connecting channel to any client URL, with the harness timeouts.
+    pub fn channel_url(&self, url: &str) -> Channel {
+        let _guard = self.rt.enter();
+        Endpoint::from_shared(url.to_string())
+            .expect("endpoint")
+            .connect_timeout(Duration::from_millis(500))
+            .timeout(RPC_TIMEOUT)
+            .connect_lazy()
+    }
+
+    /// Maintenance.Status at a client URL (None if no answer in time).
+    pub fn status_url(&self, url: &str) -> Option<MemberStatus> {
+        let ch = self.channel_url(url);
+        self.rt
+            .block_on(async move { MaintenanceClient::new(ch).status(StatusRequest {}).await })
+            .ok()
+            .map(|r| r.into_inner().into())
+    }
+
+    /// HashKV (revision 0) at a client URL: `(hash, revision)`.
+    pub fn hash_kv_url(&self, url: &str) -> Option<(u32, i64)> {
+        let ch = self.channel_url(url);
+        self.rt
+            .block_on(async move {
+                MaintenanceClient::new(ch)
+                    .hash_kv(HashKvRequest { revision: 0 })
+                    .await
+            })
+            .ok()
+            .map(|r| {
+                let r = r.into_inner();
+                (r.hash, r.header.map(|h| h.revision).unwrap_or(0))
+            })
+    }
+
+    /// The value of `key` at a client URL (`serializable`: local read).
+    pub fn get_url(
+        &self,
+        url: &str,
+        key: &str,
+        serializable: bool,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let mut kv = KvClient::new(self.channel_url(url));
+        let req = RangeRequest {
+            key: key.into(),
+            serializable,
+            ..Default::default()
+        };
+        self.rt.block_on(async move {
+            kv.range(req)
+                .await
+                .map(|r| r.into_inner().kvs.into_iter().next().map(|kv| kv.value))
+        })
     }
 }

@@ -34,12 +34,22 @@ impl Resp {
 
 /// Sends `method path` with an urlencoded `form` body (when not empty).
 pub fn request(port: u16, method: &str, path: &str, form: &str, timeout: Duration) -> Resp {
+    let ctype = (!form.is_empty()).then_some("application/x-www-form-urlencoded");
+    send(port, method, path, ctype, form, timeout)
+}
+
+/// Sends a body with the given content type (or none).
+pub fn request_with_type(port: u16, method: &str, path: &str, ctype: Option<&str>, body: &str) -> Resp {
+    send(port, method, path, ctype, body, V2_REQUEST_TIMEOUT)
+}
+
+fn send(port: u16, method: &str, path: &str, ctype: Option<&str>, form: &str, timeout: Duration) -> Resp {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(timeout)).expect("timeout");
     s.set_write_timeout(Some(timeout)).expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if !form.is_empty() {
-        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    if let Some(ct) = ctype {
+        req.push_str(&format!("Content-Type: {ct}\r\n"));
     }
     if method != "GET" || !form.is_empty() {
         req.push_str(&format!("Content-Length: {}\r\n", form.len()));

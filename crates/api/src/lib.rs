@@ -97,6 +97,21 @@ async fn cors(mut r: axum::response::Response) -> axum::response::Response {
 }
 
 /// Serves clients on `listener` until the process ends.
+///
+/// HTTP/2 connections may carry any number of concurrent streams (etcd's
+/// `--max-concurrent-streams` default is unlimited; hyper's own default of
+/// 200 would stall a client holding many watch streams on one connection).
 pub async fn serve_clients(listener: tokio::net::TcpListener, server: Arc<EtcdServer>) -> std::io::Result<()> {
-    axum::serve(h2_authority::AuthorityFixListener::new(listener), client_router(server)).await
+    use axum::serve::Listener as _;
+    let router = client_router(server);
+    let mut listener = h2_authority::AuthorityFixListener::new(listener);
+    loop {
+        let (io, _addr) = listener.accept().await;
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            builder.http2().max_concurrent_streams(u32::MAX);
+            let _ = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service).await;
+        });
+    }
 }

@@ -16,6 +16,11 @@ fn voters(members: &[Member]) -> impl Iterator<Item = &Member> {
 pub fn ready_to_add_voter(members: &[Member]) -> bool {
     let total = voters(members).count() + 1;
     let started = voters(members).filter(|m| m.is_started()).count();
+    // etcd's exception: a one-member cluster may grow (its restore recipe
+    // adds members one by one to a cluster restored from a snapshot).
+    if started == 1 && total == 2 {
+        return true;
+    }
     started >= total / 2 + 1
 }
 
@@ -50,8 +55,10 @@ mod tests {
 
     #[test]
     fn add_needs_a_started_quorum_of_the_new_size() {
-        // 1 started of 1: adding makes 2, quorum 2, only 1 started.
-        assert!(!ready_to_add_voter(&[m(1, true, false)]));
+        // 1 started of 1: etcd lets a one-member cluster grow.
+        assert!(ready_to_add_voter(&[m(1, true, false)]));
+        // 1 started of 2: 3 after, quorum 2.
+        assert!(!ready_to_add_voter(&[m(1, true, false), m(2, false, false)]));
         // 2 started of 2: 3 after, quorum 2.
         assert!(ready_to_add_voter(&[m(1, true, false), m(2, true, false)]));
         // 3 voters, one never started: 4 after, quorum 3, 2 started.

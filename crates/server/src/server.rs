@@ -155,6 +155,14 @@ impl EtcdServer {
                 let _ = node.send(Input::Step(m));
             }));
         }
+        {
+            let members = members.clone();
+            let gone = Arc::new(std::sync::Once::new());
+            transport.set_removal(
+                Arc::new(move |id| members.is_removed(id)),
+                Arc::new(move || gone.call_once(crate::apply::removed_self)),
+            );
+        }
         let (snapshot_tx, snapshot_requests) = std::sync::mpsc::channel();
         {
             let node = node.clone();

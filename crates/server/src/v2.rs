@@ -96,6 +96,8 @@ impl EtcdServer {
 /// Starts the leader's `SYNC` loop; it ends when the server is dropped.
 pub(crate) fn spawn_sync(server: &Arc<EtcdServer>) {
     let weak = Arc::downgrade(server);
+    // At most one SYNC in flight: a slow Raft must not pile them up.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(V2_SYNC_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -105,6 +107,9 @@ pub(crate) fn spawn_sync(server: &Arc<EtcdServer>) {
             if !s.is_leader() || !s.v2.lock().has_ttl_keys() {
                 continue;
             }
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                continue;
+            };
             let req = Request {
                 method: Some("SYNC".into()),
                 time: Some(now_unix_ns()),
@@ -120,6 +125,7 @@ pub(crate) fn spawn_sync(server: &Arc<EtcdServer>) {
                         ..Default::default()
                     })
                     .await;
+                drop(permit);
             });
         }
     });

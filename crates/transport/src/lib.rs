@@ -53,6 +53,10 @@ pub struct Transport {
     peers: Mutex<HashMap<u64, Peer>>,
     deliver: OnceLock<Deliver>,
     snapshots: OnceLock<(SnapshotRequest, SnapshotReport, std::path::PathBuf)>,
+    /// Whether a member id was removed from the cluster (its streams get 410).
+    is_removed: OnceLock<Arc<dyn Fn(u64) -> bool + Send + Sync>>,
+    /// Called when a peer answers 410: this member was removed.
+    on_removed: Arc<OnceLock<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl Transport {
@@ -65,6 +69,8 @@ impl Transport {
             peers: Mutex::new(HashMap::new()),
             deliver: OnceLock::new(),
             snapshots: OnceLock::new(),
+            is_removed: OnceLock::new(),
+            on_removed: Arc::new(OnceLock::new()),
         })
     }
 
@@ -101,6 +107,18 @@ impl Transport {
         });
     }
 
+    /// Sets how removed members are recognised and what happens when a peer
+    /// says this member was removed (etcd answers 410 Gone; the removed
+    /// member stops); once.
+    pub fn set_removal(&self, is_removed: Arc<dyn Fn(u64) -> bool + Send + Sync>, on_removed: Arc<dyn Fn() + Send + Sync>) {
+        let _ = self.is_removed.set(is_removed);
+        let _ = self.on_removed.set(on_removed);
+    }
+
+    pub(crate) fn is_removed(&self, id: u64) -> bool {
+        self.is_removed.get().is_some_and(|f| f(id))
+    }
+
     /// This member's id.
     pub fn local_id(&self) -> u64 {
         self.local_id
@@ -123,7 +141,12 @@ impl Transport {
         }
         let (tx, rx) = mpsc::channel(PEER_QUEUE_FRAMES);
         let urls = Arc::new(RwLock::new(urls));
-        let ids = sender::StreamIds { from: self.local_id, to: id, cluster_id: self.cluster_id() };
+        let ids = sender::StreamIds {
+            from: self.local_id,
+            to: id,
+            cluster_id: self.cluster_id(),
+            on_removed: self.on_removed.clone(),
+        };
         self.runtime.spawn(sender::run(ids, urls.clone(), rx));
         tracing::info!(target: "rafthttp", "started peer {id:x}");
         peers.insert(id, Peer { tx, urls });

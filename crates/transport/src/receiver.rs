@@ -42,6 +42,11 @@ async fn stream(State(t): State<Arc<Transport>>, headers: HeaderMap, body: Body)
         r.headers_mut().insert("X-Etcd-Cluster-ID", format!("{cid:x}").parse().expect("hex is a header value"));
         return r;
     }
+    if let Some(from) = header_id(&headers, "X-Server-From") {
+        if t.is_removed(from) {
+            return (StatusCode::GONE, "the member has been permanently removed from the cluster\n").into_response();
+        }
+    }
     if let Some(to) = header_id(&headers, "X-Raft-To") {
         if to != t.local_id() {
             return (StatusCode::PRECONDITION_FAILED, "to field mismatch\n").into_response();
@@ -53,6 +58,10 @@ async fn stream(State(t): State<Arc<Transport>>, headers: HeaderMap, body: Body)
     while let Some(chunk) = data.next().await {
         let Ok(chunk) = chunk else { break };
         decoder.feed(&chunk);
+        // A member removed while its stream is open is told so at once.
+        if t.is_removed(from) {
+            return (StatusCode::GONE, "the member has been permanently removed from the cluster\n").into_response();
+        }
         loop {
             match decoder.next() {
                 Ok(Some(m)) => t.deliver(m),

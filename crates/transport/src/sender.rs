@@ -28,6 +28,7 @@ pub(crate) struct StreamIds {
     pub(crate) from: u64,
     pub(crate) to: u64,
     pub(crate) cluster_id: u64,
+    pub(crate) on_removed: Arc<std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 /// Runs until `rx` is closed (the peer was removed).
@@ -113,6 +114,13 @@ async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>)
                     Ok(r) if r.status() == http::StatusCode::PRECONDITION_FAILED => {
                         tracing::error!(target: "rafthttp", "request sent was ignored by peer {:x} (cluster ID mismatch)", ids.to);
                         "cluster ID mismatch".to_string()
+                    }
+                    Ok(r) if r.status() == http::StatusCode::GONE => {
+                        tracing::error!(target: "rafthttp", "peer {:x} says this member has been permanently removed from the cluster", ids.to);
+                        if let Some(f) = ids.on_removed.get() {
+                            f();
+                        }
+                        "removed from the cluster".to_string()
                     }
                     Ok(r) => format!("peer closed the stream ({})", r.status()),
                     Err(e) => e.to_string(),

@@ -160,7 +160,8 @@ impl WatcherHub {
         let before = list.len();
         list.retain(|w| {
             let wants = (w.recursive || original || deleted) && e.index() >= w.since_index;
-            if !wants || !(original || !is_hidden(path, &e.node.key)) {
+            let hidden = !original && is_hidden(path, &e.node.key);
+            if !wants || hidden {
                 return true;
             }
             match w.tx.try_send(e.clone()) {

@@ -108,7 +108,7 @@ fn change(a: &mut Applier, cc: &ConfChange, ctx: Option<ConfChangeContext>) {
 
 /// A member removed from the cluster stops, as etcd's does, after giving the
 /// request that removed it a moment to be answered.
-fn removed_self() {
+pub(crate) fn removed_self() {
     tracing::warn!(target: "etcdserver", "the member has been permanently removed from the cluster");
     std::thread::spawn(|| {
         std::thread::sleep(std::time::Duration::from_millis(500));

@@ -15,6 +15,7 @@
 mod kv;
 mod lease;
 mod members;
+pub(crate) use members::removed_self;
 mod snapshot;
 mod v2;
 
@@ -188,8 +189,11 @@ impl Applier {
         }
         if !already_applied {
             self.kv.set_consistent_index(index);
-            self.wait.trigger(id, result);
         }
+        // Re-applied entries (membership, v2) answer their proposer too: a
+        // member that caught up from a snapshot may be waiting for one of
+        // them (its own publish), as etcd's applier does for v2 requests.
+        self.wait.trigger(id, result);
     }
 
     fn maybe_snapshot(&mut self) {
