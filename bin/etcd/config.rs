@@ -78,6 +78,10 @@ pub const IMPLEMENTED: &[&str] = &[
     "experimental-enable-lease-checkpoint-persist",
     "experimental-watch-progress-notify-interval",
     "enable-v2",
+    "discovery",
+    "discovery-fallback",
+    "discovery-srv",
+    "discovery-srv-name",
 ];
 
 /// What the command line asks the binary to do.

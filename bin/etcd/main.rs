@@ -65,6 +65,9 @@ fn log_banner(cfg: &EtcdConfig) {
     tracing::info!(target: "embed", "heartbeat = {}ms", cfg.heartbeat_interval_ms);
     tracing::info!(target: "embed", "election = {}ms", cfg.election_timeout_ms);
     tracing::info!(target: "embed", "snapshot count = {}", cfg.snapshot_count);
+    if !cfg.discovery.is_empty() {
+        tracing::info!(target: "embed", "discovery URL= {}", cfg.discovery);
+    }
     tracing::info!(target: "embed", "advertise client URLs = {}", config::join_urls(&cfg.advertise_client_urls));
 }
 
@@ -109,6 +112,10 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
         watch_progress_notify_interval_ms: cfg.experimental_watch_progress_notify_interval_ms,
         lease_checkpoint_persist: cfg.experimental_enable_lease_checkpoint_persist,
         enable_v2: cfg.enable_v2,
+        discovery_url: cfg.discovery.clone(),
+        discovery_fallback_proxy: cfg.discovery_fallback == "proxy",
+        discovery_srv: cfg.discovery_srv.clone(),
+        discovery_srv_name: cfg.discovery_srv_name.clone(),
     }
 }
 
@@ -148,7 +155,14 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     for url in &cfg.listen_client_urls {
         client_listeners.push(bind(url).await?);
     }
-    let server = EtcdServer::start(server_config(&cfg)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = match EtcdServer::start(server_config(&cfg)).await {
+        Ok(s) => s,
+        Err(etcd_server::ServerError::Discovery(e)) => {
+            e.log_failure();
+            std::process::exit(1);
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
     tracing::info!(target: "etcdserver", "starting server... [version: {}, cluster version: to_be_decided]", etcd_server::ETCD_VERSION);
     for (listener, addr) in peer_listeners {
         tracing::info!(target: "embed", "listening for peers on {addr}");

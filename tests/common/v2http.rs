@@ -39,11 +39,24 @@ pub fn request(port: u16, method: &str, path: &str, form: &str, timeout: Duratio
 }
 
 /// Sends a body with the given content type (or none).
-pub fn request_with_type(port: u16, method: &str, path: &str, ctype: Option<&str>, body: &str) -> Resp {
+pub fn request_with_type(
+    port: u16,
+    method: &str,
+    path: &str,
+    ctype: Option<&str>,
+    body: &str,
+) -> Resp {
     send(port, method, path, ctype, body, V2_REQUEST_TIMEOUT)
 }
 
-fn send(port: u16, method: &str, path: &str, ctype: Option<&str>, form: &str, timeout: Duration) -> Resp {
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    ctype: Option<&str>,
+    form: &str,
+    timeout: Duration,
+) -> Resp {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(timeout)).expect("timeout");
     s.set_write_timeout(Some(timeout)).expect("timeout");

@@ -45,6 +45,14 @@ pub struct ServerConfig {
     pub lease_checkpoint_persist: bool,
     /// `--enable-v2`: serve the v2 API on the client URLs.
     pub enable_v2: bool,
+    /// `--discovery`: bootstrap from this discovery URL (empty: off).
+    pub discovery_url: String,
+    /// `--discovery-fallback=proxy` (false: `exit`).
+    pub discovery_fallback_proxy: bool,
+    /// `--discovery-srv`: bootstrap from this domain's SRV records (empty: off).
+    pub discovery_srv: String,
+    /// `--discovery-srv-name`: suffix of the SRV service names.
+    pub discovery_srv_name: String,
 }
 
 impl ServerConfig {
@@ -96,6 +104,10 @@ impl ServerConfig {
             watch_progress_notify_interval_ms: 0,
             lease_checkpoint_persist: false,
             enable_v2: false,
+            discovery_url: String::new(),
+            discovery_fallback_proxy: true,
+            discovery_srv: String::new(),
+            discovery_srv_name: String::new(),
         }
     }
 }

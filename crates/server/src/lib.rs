@@ -11,6 +11,9 @@
 mod apply;
 mod bootstrap;
 pub mod config;
+mod discovery;
+mod discovery_client;
+mod discovery_srv;
 mod events;
 mod lease;
 mod lease_loop;
@@ -27,6 +30,8 @@ mod watch;
 
 pub use apply::{ApplyResponse, ApplyResult};
 pub use config::ServerConfig;
+pub use discovery::{DiscoveryError, DiscoveryFailure};
+pub use discovery_srv::DNS_SERVER_ENV;
 pub use server::{EtcdServer, CLUSTER_VERSION, ETCD_VERSION};
 pub use v2::{now_unix_ns, V2Failure, V2Response, V2_SYNC_INTERVAL};
 
@@ -49,4 +54,7 @@ pub enum ServerError {
     /// File system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Bootstrap by `--discovery` failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
 }

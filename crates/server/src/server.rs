@@ -60,6 +60,7 @@ impl EtcdServer {
     /// Opens or creates the data dir and starts Raft and the applier. Must be
     /// called inside a Tokio runtime.
     pub async fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>, ServerError> {
+        let cfg = crate::discovery::resolve(cfg).await?;
         let joined = if crate::bootstrap::needs_join(&cfg) { Some(crate::bootstrap::join(&cfg).await?) } else { None };
         let booted = boot(&cfg, joined)?;
         let backend_path = cfg.snap_dir().join("db");
