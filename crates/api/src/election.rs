@@ -23,14 +23,12 @@
 //! A lease of 0 on Campaign, Proclaim or Resign has the server grant a
 //! 60-second lease first, exactly as etcd's session does.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::response::Response as HttpResponse;
 use axum::routing::post;
 use axum::Router;
 use etcd_proto::etcdserverpb::request_op::Request as Op;
@@ -326,21 +324,7 @@ async fn gateway_observe(server: Arc<EtcdServer>, body: Bytes) -> HttpResponse {
         Ok(q) => q,
         Err(resp) => return *resp,
     };
-    let lines = observe(server, req).map(|resp| {
-        let json = serde_json::to_string(&resp).unwrap_or_default();
-        Ok::<_, Infallible>(Bytes::from(format!("{{\"result\":{json}}}\n")))
-    });
-    let mut r = (StatusCode::OK, Body::from_stream(lines)).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        "grpc-metadata-content-type",
-        HeaderValue::from_static("application/grpc"),
-    );
-    r
+    crate::gateway::json_lines(observe(server, req))
 }
 
 /// Routes a gateway path to a unary call.

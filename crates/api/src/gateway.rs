@@ -154,6 +154,24 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
+/// grpc-gateway's streaming answer: one `{"result":…}` JSON line per
+/// message, sent as each arrives (watch, election observe).
+pub(crate) fn json_lines<S, T>(messages: S) -> Response
+where
+    S: futures::Stream<Item = T> + Send + 'static,
+    T: Serialize,
+{
+    use futures::StreamExt;
+    let lines = messages.map(|m| {
+        let json = serde_json::to_string(&m).unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(Bytes::from(format!("{{\"result\":{json}}}\n")))
+    });
+    let mut r = (StatusCode::OK, axum::body::Body::from_stream(lines)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert("grpc-metadata-content-type", HeaderValue::from_static("application/grpc"));
+    r
+}
+
 /// grpc-gateway's error body and status.
 pub fn error_response(code: Code, msg: &str) -> Response {
     /// Field order matters to byte-for-byte comparisons: etcd's is error, message, code.

@@ -11,15 +11,13 @@
 //! stream's watchers.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use etcd_mvcc::watch::WatchStream;
 use etcd_proto::etcdserverpb::watch_request::RequestUnion;
 use etcd_proto::etcdserverpb::watch_server::Watch;
@@ -209,21 +207,7 @@ async fn gateway(State(server): State<Arc<EtcdServer>>, body: Bytes) -> Response
             Err(_) => break,
         }
     }
-    let lines = session(server, futures::stream::iter(reqs)).map(|resp| {
-        let json = serde_json::to_string(&resp).unwrap_or_default();
-        Ok::<_, Infallible>(Bytes::from(format!("{{\"result\":{json}}}\n")))
-    });
-    let mut r = (StatusCode::OK, Body::from_stream(lines)).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        "grpc-metadata-content-type",
-        HeaderValue::from_static("application/grpc"),
-    );
-    r
+    crate::gateway::json_lines(session(server, futures::stream::iter(reqs)))
 }
 
 #[cfg(test)]
