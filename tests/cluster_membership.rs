@@ -484,3 +484,45 @@ fn add_and_remove_member_under_load() {
     c.assert_all_readable(&all(&c), &report.acked);
     c.wait_converged(&all(&c), CONVERGE);
 }
+
+/// `member update` of a follower's peer URLs (to another name for the same
+/// listener, so the member stays reachable), then `member remove` of the
+/// current leader through the leader itself: the removed leader exits by
+/// itself, the other two elect a leader and keep serving.
+fn update_then_remove_leader(opts: ClusterOpts) -> Vec<(String, (i32, Vec<String>, String))> {
+    let mut c = Cluster::start(3, opts);
+    let mut t = Vec::new();
+    let leader = c.wait_leader(ELECTION);
+    let f = (leader + 1) % 3;
+    let renamed = c.peer_url(f).replace("127.0.0.1", "localhost");
+    let out = ctl(&c, leader, &["member", "update", &format!("{:x}", c.member_id(f)), &format!("--peer-urls={renamed}")]);
+    t.push(("update follower".into(), outcome(&c, &[], &out)));
+    assert_eq!(out.code, 0, "member update: {out:#?}");
+    let out = ctl(&c, f, &["member", "list"]);
+    t.push(("list after update".into(), outcome(&c, &[], &out)));
+    assert!(out.stdout.contains(&renamed), "updated URL not listed: {out:#?}");
+    c.put_retry(&[f], "after-update", "x", ELECTION).expect("put through the updated member");
+    c.wait_converged(&all(&c), CONVERGE);
+
+    let out = ctl(&c, leader, &["member", "remove", &format!("{:x}", c.member_id(leader))]);
+    t.push(("remove leader".into(), outcome(&c, &[], &out)));
+    assert_eq!(out.code, 0, "member remove of the leader: {out:#?}");
+    let exited = common::wait_until(JOIN, || !c.is_running(leader));
+    assert!(exited, "removed leader still runs\n{}", c.logs());
+    assert!(c.log(leader).contains(REMOVED_LINE), "removed leader log:\n{}", c.log(leader));
+    let rest: Vec<usize> = all(&c).into_iter().filter(|&i| i != leader).collect();
+    let new_leader = c.wait_new_leader(leader, ELECTION);
+    assert!(rest.contains(&new_leader));
+    c.put_retry(&rest, "after-remove", "y", ELECTION).expect("put after the leader left");
+    let out = ctl(&c, f, &["member", "list"]);
+    t.push(("list after remove".into(), outcome(&c, &[], &out)));
+    c.assert_all_readable(&rest, &[("after-update".into(), "x".into()), ("after-remove".into(), "y".into())]);
+    t
+}
+
+#[test]
+fn member_update_and_leader_removal_match_real_etcd() {
+    let ours = update_then_remove_leader(ClusterOpts::default());
+    let real = update_then_remove_leader(ClusterOpts::real_etcd());
+    assert_eq!(ours, real);
+}

@@ -9,7 +9,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{run_with_timeout, CtlOutput, EtcdOpts, EtcdProcess, ETCDCTL_PATH, ETCDCTL_TIMEOUT};
+use common::{run_with_timeout, CtlOutput, CtlStream, EtcdOpts, EtcdProcess, ETCDCTL_PATH, ETCDCTL_TIMEOUT};
 
 fn start() -> EtcdProcess {
     EtcdProcess::start(EtcdOpts {
@@ -19,6 +19,12 @@ fn start() -> EtcdProcess {
 }
 
 fn ctl2(p: &EtcdProcess, args: &[&str]) -> CtlOutput {
+    run_with_timeout(ctl2_command(p, args), None, ETCDCTL_TIMEOUT)
+}
+
+/// `ETCDCTL_API=2 etcdctl --endpoints=<p> <args>`, free of the caller's
+/// `ETCDCTL_*` variables.
+fn ctl2_command(p: &EtcdProcess, args: &[&str]) -> Command {
     let mut cmd = Command::new(ETCDCTL_PATH);
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("ETCDCTL") {
@@ -28,7 +34,7 @@ fn ctl2(p: &EtcdProcess, args: &[&str]) -> CtlOutput {
     cmd.env("ETCDCTL_API", "2")
         .arg(format!("--endpoints={}", p.client_url()))
         .args(args);
-    run_with_timeout(cmd, None, ETCDCTL_TIMEOUT)
+    cmd
 }
 
 fn out(p: &EtcdProcess, args: &[&str]) -> String {
@@ -151,4 +157,35 @@ fn watch_after_index_cluster_health_and_members() {
         )),
         "{members}"
     );
+}
+
+/// `watch --forever` replays history after `--after-index` and keeps
+/// printing; `exec-watch` runs its command once per event with etcdctl's
+/// `ETCD_WATCH_*` variables (commands run concurrently, so lines are sorted).
+#[test]
+fn watch_forever_and_exec_watch() {
+    let p = start();
+    out(&p, &["set", "/f/a", "1"]);
+    out(&p, &["set", "/f/a", "2"]);
+    out(&p, &["set", "/f/b", "3"]);
+    let bound = std::time::Duration::from_secs(10);
+    let watch = CtlStream::spawn(ctl2_command(&p, &["watch", "--forever", "--recursive", "--after-index", "3", "/f"]));
+    watch.expect_stdout(bound, "1\n2\n3\n");
+    let exec = CtlStream::spawn(ctl2_command(
+        &p,
+        &[
+            "exec-watch", "--recursive", "--after-index", "3", "/f", "--",
+            "sh", "-c", "echo \"$ETCD_WATCH_ACTION $ETCD_WATCH_KEY=$ETCD_WATCH_VALUE@$ETCD_WATCH_MODIFIED_INDEX\"",
+        ],
+    ));
+    assert!(exec.wait_stdout(bound, |s| s.lines().count() == 3), "exec-watch: {:?} {:?}", exec.stdout(), exec.stderr());
+    out(&p, &["set", "/f/c", "4"]);
+    out(&p, &["rm", "/f/a"]);
+    watch.expect_stdout(bound, "1\n2\n3\n4\nPrevNode.Value: 2\n");
+    assert!(exec.wait_stdout(bound, |s| s.lines().count() == 5), "exec-watch: {:?} {:?}", exec.stdout(), exec.stderr());
+    let mut lines: Vec<String> = exec.stop().stdout.lines().map(String::from).collect();
+    lines.sort();
+    assert_eq!(lines, ["delete /f/a=@8", "set /f/a=1@4", "set /f/a=2@5", "set /f/b=3@6", "set /f/c=4@7"]);
+    let w = watch.stop();
+    assert_eq!(w.stderr, "", "watch --forever stderr");
 }

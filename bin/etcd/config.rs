@@ -48,6 +48,12 @@ use store::FlagStore;
 
 /// Flags the server honours today; see the module docs.
 pub const IMPLEMENTED: &[&str] = &[
+    "metrics",
+    "listen-metrics-urls",
+    "max-concurrent-streams",
+    "grpc-keepalive-min-time",
+    "grpc-keepalive-interval",
+    "grpc-keepalive-timeout",
     "name",
     "data-dir",
     "wal-dir",
@@ -78,10 +84,36 @@ pub const IMPLEMENTED: &[&str] = &[
     "experimental-enable-lease-checkpoint-persist",
     "experimental-watch-progress-notify-interval",
     "enable-v2",
+    "enable-ui",
     "discovery",
     "discovery-fallback",
     "discovery-srv",
     "discovery-srv-name",
+    "cert-file",
+    "key-file",
+    "client-cert-auth",
+    "client-crl-file",
+    "client-cert-allowed-hostname",
+    "trusted-ca-file",
+    "auto-tls",
+    "peer-cert-file",
+    "peer-key-file",
+    "peer-client-cert-auth",
+    "peer-trusted-ca-file",
+    "peer-cert-allowed-cn",
+    "peer-cert-allowed-hostname",
+    "peer-auto-tls",
+    "peer-crl-file",
+    "cipher-suites",
+    "experimental-peer-skip-client-san-verification",
+    "quota-backend-bytes",
+    "auto-compaction-mode",
+    "auto-compaction-retention",
+    "experimental-initial-corrupt-check",
+    "experimental-corrupt-check-time",
+    "auth-token",
+    "auth-token-ttl",
+    "bcrypt-cost",
 ];
 
 /// What the command line asks the binary to do.
@@ -495,6 +527,8 @@ pub struct EtcdConfig {
     pub unsafe_no_fsync: bool,
     /// `--enable-grpc-gateway`.
     pub enable_grpc_gateway: bool,
+    /// `--enable-ui` (etcd-rs only): serve the built-in web UI under `/ui/`.
+    pub enable_ui: bool,
     /// `--config-file`, when the configuration came from one.
     pub config_file: Option<String>,
     /// Lines etcd logs about its configuration; emit them (see [`StartupLog::emit`])

@@ -3,6 +3,7 @@
 
 mod config;
 mod logging;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,6 +38,14 @@ fn main() {
         eprintln!("etcd: cannot set up logging: {e:#}");
         std::process::exit(1);
     }
+    etcd_server::warnings::set_zap(logging::is_zap());
+    etcd_server::metrics::set_extensive(cfg.metrics == "extensive");
+    etcd_api::limits::set_client_limits(etcd_api::limits::ClientLimits {
+        max_concurrent_streams: cfg.max_concurrent_streams,
+        keepalive_min_time_ms: cfg.grpc_keepalive_min_time_ms,
+        keepalive_interval_ms: cfg.grpc_keepalive_interval_ms,
+        keepalive_timeout_ms: cfg.grpc_keepalive_timeout_ms,
+    });
     // Crash points are armed only through the FAILPOINTS environment variable.
     let _failpoints = fail::FailScenario::setup();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -111,18 +120,28 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
         lease_checkpoint: cfg.experimental_enable_lease_checkpoint,
         watch_progress_notify_interval_ms: cfg.experimental_watch_progress_notify_interval_ms,
         lease_checkpoint_persist: cfg.experimental_enable_lease_checkpoint_persist,
+        auth_token: cfg.auth_token.clone(),
+        auth_token_ttl_s: cfg.auth_token_ttl_secs,
+        bcrypt_cost: cfg.bcrypt_cost as u32,
         enable_v2: cfg.enable_v2,
+        enable_ui: cfg.enable_ui,
         discovery_url: cfg.discovery.clone(),
         discovery_fallback_proxy: cfg.discovery_fallback == "proxy",
         discovery_srv: cfg.discovery_srv.clone(),
         discovery_srv_name: cfg.discovery_srv_name.clone(),
+        // Set by `run` from the TLS configuration.
+        peer_dialer: Default::default(),
+        // Checked in `run` (etcd's message on a bad retention).
+        auto_compaction: etcd_server::parse_auto_compaction(&cfg.auto_compaction_mode, &cfg.auto_compaction_retention)
+            .unwrap_or_default(),
+        initial_corrupt_check: cfg.experimental_initial_corrupt_check,
+        corrupt_check_time_ms: cfg.experimental_corrupt_check_time_ms,
     }
 }
 
 /// Binds a listener for an etcd URL (`http://host:port`); a host name is
 /// resolved and the first IPv4 address preferred, as Go's `net.Listen` does.
 async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
-    anyhow::ensure!(!url.is_tls(), "https listeners need TLS, which is not implemented yet ({})", url.as_str());
     anyhow::ensure!(!url.is_unix(), "unix socket listeners are not implemented yet ({})", url.as_str());
     let addr = match url.socket_addr() {
         Some(a) => a,
@@ -147,15 +166,27 @@ async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketA
 
 async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     log_banner(&cfg);
+    if let Err(e) = etcd_server::parse_auto_compaction(&cfg.auto_compaction_mode, &cfg.auto_compaction_retention) {
+        tracing::error!(target: "etcdmain", critical = true, "{e}");
+        std::process::exit(1);
+    }
+    let tls = tls::configure_or_exit(&cfg);
     let mut peer_listeners = Vec::new();
     for url in &cfg.listen_peer_urls {
-        peer_listeners.push(bind(url).await?);
+        peer_listeners.push((url, bind(url).await?));
     }
     let mut client_listeners = Vec::new();
     for url in &cfg.listen_client_urls {
-        client_listeners.push(bind(url).await?);
+        client_listeners.push((url, bind(url).await?));
     }
-    let server = match EtcdServer::start(server_config(&cfg)).await {
+    let mut metrics_listeners = Vec::new();
+    for url in &cfg.listen_metrics_urls {
+        anyhow::ensure!(!url.is_tls(), "https metrics listeners are not implemented yet ({})", url.as_str());
+        metrics_listeners.push((url, bind(url).await?));
+    }
+    let mut server_cfg = server_config(&cfg);
+    server_cfg.peer_dialer = tls.peer_dialer.clone();
+    let server = match EtcdServer::start(server_cfg).await {
         Ok(s) => s,
         Err(etcd_server::ServerError::Discovery(e)) => {
             e.log_failure();
@@ -164,23 +195,21 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
     tracing::info!(target: "etcdserver", "starting server... [version: {}, cluster version: to_be_decided]", etcd_server::ETCD_VERSION);
-    for (listener, addr) in peer_listeners {
+    for (url, (listener, addr)) in peer_listeners {
         tracing::info!(target: "embed", "listening for peers on {addr}");
-        let router = server.peer_router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::error!(target: "embed", "peer listener on {addr} failed: {e}");
-            }
-        });
+        tls.spawn_peer(url, listener, addr, server.peer_router());
     }
     server.wait_ready().await;
     tracing::info!(target: "embed", "ready to serve client requests");
-    for (listener, addr) in client_listeners {
-        tracing::info!(target: "embed", notice = true, "serving insecure client requests on {addr}, this is strongly discouraged!");
+    for (url, (listener, addr)) in client_listeners {
+        tls.spawn_client(url, listener, addr, server.clone());
+    }
+    for (url, (listener, addr)) in metrics_listeners {
+        tracing::info!(target: "embed", "listening for metrics on {}", url.as_str());
         let s = server.clone();
         tokio::spawn(async move {
-            if let Err(e) = etcd_api::serve_clients(listener, s).await {
-                tracing::error!(target: "embed", "client listener on {addr} failed: {e}");
+            if let Err(e) = etcd_api::serve_metrics(listener, s).await {
+                tracing::error!(target: "embed", "metrics listener on {addr} failed: {e}");
             }
         });
     }

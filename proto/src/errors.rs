@@ -65,6 +65,14 @@ etcd_errors! {
     InvalidAuthToken => (Unauthenticated, "etcdserver: invalid auth token"),
     InvalidAuthMgmt => (InvalidArgument, "etcdserver: invalid auth management"),
     AuthOldRevision => (InvalidArgument, "etcdserver: revision of auth store is old"),
+    // The maintenance service returns the auth store's own errors unmapped,
+    // so etcd's clients see them with code Unknown and the "auth: " text.
+    AuthRawUserEmpty => (Unknown, "auth: user name is empty"),
+    AuthRawUserNotFound => (Unknown, "auth: user not found"),
+    AuthRawPermissionDenied => (Unknown, "auth: permission denied"),
+    AuthRawInvalidAuthToken => (Unknown, "auth: invalid auth token"),
+    AuthRawOldRevision => (Unknown, "auth: revision in header is old"),
+    NoPasswordUser => (Unknown, "auth: authentication failed, password was given for no password user"),
     NoLeader => (Unavailable, "etcdserver: no leader"),
     NotLeader => (FailedPrecondition, "etcdserver: not leader"),
     LeaderChanged => (Unavailable, "etcdserver: leader changed"),
@@ -110,7 +118,7 @@ mod tests {
     fn messages_are_unique_and_prefixed() {
         let mut seen = std::collections::HashSet::new();
         for e in EtcdError::ALL {
-            assert!(e.message().starts_with("etcdserver: "), "{e:?}");
+            assert!(e.message().starts_with("etcdserver: ") || e.message().starts_with("auth: "), "{e:?}");
             assert!(seen.insert(e.message()), "duplicate message {}", e.message());
         }
     }

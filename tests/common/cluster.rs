@@ -66,6 +66,8 @@ pub struct ClusterOpts {
     pub token: String,
     /// Extra flags for every member.
     pub args: Vec<String>,
+    /// Extra environment for every member (set after `ETCD*` is cleared).
+    pub envs: Vec<(String, String)>,
 }
 
 impl Default for ClusterOpts {
@@ -76,6 +78,7 @@ impl Default for ClusterOpts {
             election_ms: 500,
             token: "etcd-rs-cluster-test".into(),
             args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 }
@@ -302,6 +305,7 @@ impl Cluster {
             .arg("--election-timeout")
             .arg(opts.election_ms.to_string())
             .args(&opts.args)
+            .envs(opts.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log);

@@ -657,7 +657,7 @@ pub struct CtlStream {
 }
 
 impl CtlStream {
-    fn spawn(mut cmd: Command) -> CtlStream {
+    pub fn spawn(mut cmd: Command) -> CtlStream {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

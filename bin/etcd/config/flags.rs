@@ -240,6 +240,8 @@ pub(crate) static FLAGS: &[FlagSpec] = &[
     flag!("version", Bool, "false", "", HIDDEN, "Print the version and exit."),
     flag!("log-output", UniqueStrings, "default", "", HIDDEN, "Deprecated spelling of --log-outputs."),
     flag!("enable-grpc-gateway", Bool, "true", "", HIDDEN, "Serve the JSON gateway for the gRPC API."),
+    // etcd-rs only (etcd has no web UI); hidden so --help stays etcd's.
+    flag!("enable-ui", Bool, "true", "", HIDDEN, "Serve the built-in web UI under /ui/ on the client URLs."),
     flag!("experimental-enable-lease-checkpoint-persist", Bool, "false", "", HIDDEN, "Persist remaining lease TTLs; needs --experimental-enable-lease-checkpoint."),
     flag!("unsafe-no-fsync", Bool, "false", "", HIDDEN, "Never fsync: unsafe, loses data on a crash."),
 ];

@@ -30,56 +30,47 @@ async fn version() -> Response {
     r
 }
 
-/// Healthy when there is a leader and a linearizable read completes (etcd
-/// 3.4's `/health`: `{"health":"true"}`, 503 with `"false"` otherwise).
-async fn health(State(s): State<Arc<EtcdServer>>) -> Response {
-    let ok = s.leader() != 0
+/// Healthy when no alarm is raised (except those named by `?exclude=`),
+/// there is a leader and a linearizable read completes (etcd 3.4's
+/// `/health`: `{"health":"true"}`, 503 with `"false"` otherwise).
+pub(crate) async fn health(State(s): State<Arc<EtcdServer>>, uri: axum::http::Uri) -> Response {
+    let excluded: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("exclude="))
+        .collect();
+    let alarm = s.alarms().into_iter().find(|a| {
+        let name = etcd_proto::etcdserverpb::AlarmType::try_from(a.alarm).map(|t| t.as_str_name()).unwrap_or("");
+        !excluded.contains(&name)
+    });
+    if let Some(a) = &alarm {
+        tracing::warn!(target: "etcdserver/api/etcdhttp", "/health error due to {}", etcd_server::alarm_text(a));
+    }
+    let ok = alarm.is_none()
+        && s.leader() != 0
         && tokio::time::timeout(std::time::Duration::from_secs(1), s.linearizable_barrier())
             .await
             .map(|r| r.is_ok())
             .unwrap_or(false);
+    let m = etcd_server::metrics::metrics();
+    if ok { m.health_success.inc() } else { m.health_failures.inc() }
     let (status, body) = if ok {
         (StatusCode::OK, r#"{"health":"true"}"#)
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, r#"{"health":"false"}"#)
+        // etcd answers through http.Error, which ends the body with a newline.
+        (StatusCode::SERVICE_UNAVAILABLE, "{\"health\":\"false\"}\n")
     };
     let mut r = (status, body).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r
 }
 
-/// A first set of etcd's metrics, in Prometheus text format.
-async fn metrics(State(s): State<Arc<EtcdServer>>) -> Response {
-    let st = s.status();
-    let leader = u8::from(st.leader != 0);
-    let is_leader = u8::from(st.leader == s.member_id());
-    let mut out = String::new();
-    let mut metric = |name: &str, help: &str, kind: &str, sample: String| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{sample}\n"));
-    };
-    metric("etcd_server_version", "Which version is running. 1 for 'server_version' label with current version.", "gauge",
-        format!("etcd_server_version{{server_version=\"{ETCD_VERSION}\"}} 1"));
-    metric("etcd_cluster_version", "Which version is running. 1 for 'cluster_version' label with current cluster version", "gauge",
-        "etcd_cluster_version{cluster_version=\"3.4\"} 1".to_string());
-    metric("etcd_rs_version", "The etcd-rs release serving. 1 for 'version' label.", "gauge",
-        format!("etcd_rs_version{{version=\"{ETCD_RS_VERSION}\"}} 1"));
-    metric("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.", "gauge",
-        format!("etcd_server_has_leader {leader}"));
-    metric("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.", "gauge",
-        format!("etcd_server_is_leader {is_leader}"));
-    metric("etcd_server_proposals_committed_total", "The total number of consensus proposals committed.", "gauge",
-        format!("etcd_server_proposals_committed_total {}", st.raft_index));
-    metric("etcd_server_proposals_applied_total", "The total number of consensus proposals applied.", "gauge",
-        format!("etcd_server_proposals_applied_total {}", st.raft_applied_index));
-    metric("etcd_server_proposals_pending", "The current number of pending proposals to commit.", "gauge",
-        format!("etcd_server_proposals_pending {}", s.pending_proposals()));
-    metric("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.", "gauge",
-        format!("etcd_mvcc_db_total_size_in_bytes {}", st.db_size));
-    metric("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.", "gauge",
-        format!("etcd_mvcc_db_total_size_in_use_in_bytes {}", st.db_size_in_use));
-    metric("etcd_debugging_mvcc_current_revision", "The current revision of store.", "gauge",
-        format!("etcd_debugging_mvcc_current_revision {}", s.revision()));
-    let mut r = out.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+/// etcd's metrics in Prometheus text format (see `etcd_server::metrics`).
+pub(crate) async fn metrics(State(s): State<Arc<EtcdServer>>) -> Response {
+    crate::metrics::init();
+    let body = tokio::task::spawn_blocking(move || etcd_server::metrics::render(&s)).await.unwrap_or_default();
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(etcd_server::metrics::CONTENT_TYPE));
     r
 }

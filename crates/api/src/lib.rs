@@ -4,6 +4,8 @@
 
 #![deny(missing_docs)]
 
+mod auth;
+pub mod auth_scope;
 mod cluster;
 mod concurrency;
 mod election;
@@ -14,6 +16,11 @@ mod kv;
 mod lease;
 mod lock;
 mod maintenance;
+pub mod metrics;
+mod metrics_listener;
+pub mod limits;
+pub mod tls;
+pub mod ui;
 mod v2;
 mod watch;
 
@@ -29,6 +36,7 @@ use etcd_proto::v3lockpb::lock_server::LockServer;
 use etcd_server::EtcdServer;
 
 pub use http::ETCD_RS_VERSION;
+pub use metrics_listener::{metrics_router, serve_metrics};
 
 /// gRPC's own overhead allowed on top of `--max-request-bytes` (etcd's
 /// `grpcOverheadBytes`).
@@ -47,20 +55,25 @@ pub fn client_router(server: Arc<EtcdServer>) -> axum::Router {
     .add_service(LeaseServer::new(lease::LeaseService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(WatchServer::new(watch::WatchService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(LockServer::new(lock::LockService(server.clone())).max_decoding_message_size(max_recv))
+    .add_service(etcd_proto::etcdserverpb::auth_server::AuthServer::new(auth::AuthService(server.clone())).max_decoding_message_size(max_recv))
     .add_service(ElectionServer::new(election::ElectionService(server.clone())).max_decoding_message_size(max_recv))
-    .into_axum_router();
+    .into_axum_router()
+    .layer(axum::middleware::from_fn(metrics::track));
     let v2_routes = if server.config().enable_v2 { v2::routes() } else { axum::Router::new() };
     let web = gateway::routes()
         .merge(v2_routes)
         .merge(lease::gateway_routes())
         .merge(watch::gateway_routes())
         .merge(lock::gateway_routes())
+        .merge(auth::gateway_routes())
         .merge(election::gateway_routes())
         .merge(http::routes())
+        .merge(ui::routes(server.config().enable_ui))
         .method_not_allowed_fallback(|| async { plain_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n") })
         .with_state(server);
     grpc.merge(web)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(auth_scope::layer))
         .layer(axum::middleware::map_response(cors))
 }
 
@@ -107,11 +120,18 @@ pub async fn serve_clients(listener: tokio::net::TcpListener, server: Arc<EtcdSe
     let mut listener = h2_authority::AuthorityFixListener::new(listener);
     loop {
         let (io, _addr) = listener.accept().await;
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            builder.http2().max_concurrent_streams(u32::MAX);
-            let _ = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service).await;
-        });
+        tokio::spawn(serve_connection(io, router.clone()));
     }
+}
+
+/// Serves one accepted (and, for TLS, handshaken) client connection with
+/// `router`, HTTP/1.1 or HTTP/2 as the client speaks, until it closes.
+pub(crate) async fn serve_connection<I>(io: I, router: axum::Router)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    limits::client_limits().apply(&mut builder);
+    let _ = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service).await;
 }

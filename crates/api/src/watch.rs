@@ -57,7 +57,13 @@ struct Shared {
     room: Notify,
     /// The client's request stream failed: end the response stream.
     failed: AtomicBool,
+    /// Creates refused by auth: their canceled responses, at most
+    /// `DENIED_QUEUED_MAX`.
+    denied: std::sync::Mutex<VecDeque<WatchResponse>>,
 }
+
+/// Refused creates queued before the reader waits for the client to drain.
+const DENIED_QUEUED_MAX: usize = 1024;
 
 /// Aborts the request task when the response stream is dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -86,8 +92,10 @@ where
         data,
         room: Notify::new(),
         failed: AtomicBool::new(false),
+        denied: std::sync::Mutex::new(VecDeque::new()),
     });
-    let task = AbortOnDrop(tokio::spawn(read_requests(shared.clone(), inbound)));
+    let creds = etcd_server::Credentials::current();
+    let task = AbortOnDrop(tokio::spawn(read_requests(shared.clone(), inbound, server.clone(), creds)));
     let max_bytes = server.config().max_request_bytes + GRPC_OVERHEAD_BYTES;
     let state = (shared, task, VecDeque::new(), server);
     futures::stream::unfold(
@@ -96,6 +104,11 @@ where
             loop {
                 if let Some(r) = pending.pop_front() {
                     return Some((r, (shared, task, pending, server)));
+                }
+                if let Some(r) = shared.denied.lock().expect("not poisoned").pop_front() {
+                    shared.room.notify_one();
+                    pending.push_back(r);
+                    continue;
                 }
                 if let Some((mut resp, fragment)) = shared.stream.pop() {
                     shared.room.notify_one();
@@ -118,8 +131,12 @@ where
 
 /// Hands each request to the hub, waiting for queue room when it is full.
 /// A clean end of the requests leaves the watchers running (as etcd does).
-async fn read_requests<S>(shared: Arc<Shared>, inbound: S)
-where
+async fn read_requests<S>(
+    shared: Arc<Shared>,
+    inbound: S,
+    server: Arc<EtcdServer>,
+    creds: Option<etcd_server::Credentials>,
+) where
     S: Stream<Item = Result<WatchRequest, Status>> + Send + 'static,
 {
     let mut inbound = std::pin::pin!(inbound);
@@ -130,6 +147,16 @@ where
             return;
         };
         let Some(u) = req.request_union else { continue };
+        if let RequestUnion::CreateRequest(c) = &u {
+            if let Some(r) = crate::auth_scope::watch_denied(&server, creds.as_ref(), c).await {
+                while shared.denied.lock().expect("not poisoned").len() >= DENIED_QUEUED_MAX {
+                    shared.room.notified().await;
+                }
+                shared.denied.lock().expect("not poisoned").push_back(r);
+                shared.data.notify_one();
+                continue;
+            }
+        }
         loop {
             let done = match &u {
                 RequestUnion::CreateRequest(c) => shared.stream.try_create(c),

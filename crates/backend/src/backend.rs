@@ -70,6 +70,10 @@ pub struct Backend {
     cfg: BackendConfig,
     buffers: RwLock<Buffers>,
     commit: Mutex<CommitState>,
+    /// Batches committed while a defragmentation copies the file (see `defrag.rs`).
+    pub(crate) defrag_tap: Mutex<Option<Vec<Arc<WriteBuffer>>>>,
+    /// One defragmentation at a time.
+    pub(crate) defrag_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -102,6 +106,8 @@ impl Backend {
                 last_commit: Instant::now(),
                 failed: false,
             }),
+            defrag_tap: Mutex::new(None),
+            defrag_lock: Mutex::new(()),
         })
     }
 
@@ -233,11 +239,16 @@ impl Backend {
             frozen
         };
         fail::fail_point!("backend_before_commit", |_| { std::process::abort() });
+        let commit_start = Instant::now();
         if let Err(e) = self.write_batch(&frozen) {
             state.failed = true;
             return Err(e);
         }
+        crate::metrics::observe(crate::metrics::BackendTiming::Commit(commit_start.elapsed()));
         fail::fail_point!("backend_after_commit", |_| { std::process::abort() });
+        if let Some(tap) = self.defrag_tap.lock().as_mut() {
+            tap.push(frozen.clone());
+        }
         self.buffers.write().committing = None;
         state.last_commit = Instant::now();
         Ok(())

@@ -12,6 +12,9 @@ pub enum BackendError {
     /// no further commit is attempted.
     #[error("backend: an earlier commit failed; the backend is stopped")]
     Stopped,
+    /// A defragmentation was abandoned; the database is unchanged.
+    #[error("backend: defragmentation abandoned: {0}")]
+    Defrag(String),
 }
 
 impl BackendError {

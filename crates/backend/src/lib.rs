@@ -17,13 +17,18 @@
 
 mod backend;
 mod buffer;
+mod defrag;
 mod error;
+mod hash;
+pub mod metrics;
 mod reader;
 mod snapshot;
 mod table;
 
 pub use backend::{Backend, BackendConfig, Entries};
+pub use defrag::{DefragStats, DEFRAG_FINAL_OPS_MAX, DEFRAG_TAP_OPS_MAX};
 pub use error::BackendError;
+pub use hash::HASH_IGNORED;
 pub use reader::BackendReader;
 pub use snapshot::Export;
 pub use table::Table;

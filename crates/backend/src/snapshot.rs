@@ -46,6 +46,7 @@ impl Backend {
 impl Export {
     /// Writes the pinned state into a new database file at `dest`, fsynced.
     pub fn write_to(self, dest: &Path) -> Result<(), BackendError> {
+        let start = std::time::Instant::now();
         let _ = std::fs::remove_file(dest);
         let out = Database::create(dest).map_err(BackendError::redb)?;
         let mut w = out.begin_write().map_err(BackendError::redb)?;
@@ -59,6 +60,7 @@ impl Export {
             }
         }
         w.commit().map_err(BackendError::redb)?;
+        crate::metrics::observe(crate::metrics::BackendTiming::Snapshot(start.elapsed()));
         Ok(())
     }
 }

@@ -39,9 +39,15 @@ pub(crate) fn compact(backend: &Backend, state: &mut State, rev: i64) -> Result<
 
 /// Performs a compaction already recorded as scheduled at `rev`.
 pub(crate) fn run(backend: &Backend, state: &mut State, rev: i64) -> Result<(), MvccError> {
+    use crate::metrics::{observe, CompactionTiming};
+    let start = std::time::Instant::now();
     let keep = state.index.compact(rev);
+    let index_done = std::time::Instant::now();
+    observe(CompactionTiming::IndexPause(index_done - start));
     delete_obsolete(backend, rev, &keep)?;
     meta::put_rev(backend, meta::FINISHED_COMPACT_KEY, rev);
+    observe(CompactionTiming::DbPause(index_done.elapsed()));
+    observe(CompactionTiming::Total(start.elapsed()));
     Ok(())
 }
 
@@ -54,6 +60,7 @@ fn delete_obsolete(backend: &Backend, rev: i64, keep: &HashSet<Revision>) -> Res
             let (r, _) = Revision::from_key(k);
             if !keep.contains(&r) {
                 backend.delete(Table::Key, k);
+                crate::metrics::count(&crate::metrics::COMPACTION_KEYS_TOTAL, 1);
             }
         }
         match keys.last() {

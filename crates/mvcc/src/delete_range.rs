@@ -15,6 +15,7 @@ pub(crate) fn apply(
     w: &mut WriteTxn<'_>,
     req: &DeleteRangeRequest,
 ) -> Result<DeleteRangeResponse, MvccError> {
+    crate::metrics::count(&crate::metrics::DELETE_TOTAL, 1);
     let prevs = w.delete_range(KeyRange::new(&req.key, &req.range_end))?;
     Ok(DeleteRangeResponse {
         header: Some(ResponseHeader {

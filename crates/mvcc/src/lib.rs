@@ -30,6 +30,7 @@ mod index;
 mod key_index;
 mod key_range;
 mod meta;
+pub mod metrics;
 mod put;
 mod range;
 mod restore;

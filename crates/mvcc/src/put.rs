@@ -34,6 +34,8 @@ pub(crate) fn check(
 
 /// Applies a checked put.
 pub(crate) fn apply(w: &mut WriteTxn<'_>, req: &PutRequest) -> Result<PutResponse, MvccError> {
+    crate::metrics::count(&crate::metrics::PUT_TOTAL, 1);
+    crate::metrics::count(&crate::metrics::PUT_SIZE_BYTES_TOTAL, (req.key.len() + req.value.len()) as u64);
     let prev = w.view().latest(&req.key)?;
     let (value, lease) = match &prev {
         Some(p) => (

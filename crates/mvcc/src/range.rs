@@ -25,6 +25,7 @@ use crate::view::View;
 
 /// Serves `req` from `view`. The header carries only the revision.
 pub(crate) fn range(view: &View<'_>, req: &RangeRequest) -> Result<RangeResponse, MvccError> {
+    crate::metrics::count(&crate::metrics::RANGE_TOTAL, 1);
     let rev = view.resolve_rev(req.revision)?;
     let revs = view
         .index

@@ -109,6 +109,16 @@ impl KvStore {
         self.state.read().compact_rev
     }
 
+    /// Live keys at the current revision (etcd's
+    /// `etcd_debugging_mvcc_keys_total`); walks the index, for scrapes only.
+    pub fn keys_total(&self) -> usize {
+        let state = self.state.read();
+        let mut n = 0;
+        let all = crate::KeyRange::Span { start: &[], end: None };
+        state.index.visit(all, state.current_rev, |_, _| n += 1);
+        n
+    }
+
     /// The last applied Raft index.
     pub fn consistent_index(&self) -> u64 {
         self.consistent_index.load(Ordering::SeqCst)

@@ -108,6 +108,7 @@ pub(crate) fn apply(
         _ => Ok(()),
     })?;
     let mut resp = apply_path(w, req, &path)?;
+    crate::metrics::count_txn(&resp);
     resp.header = Some(ResponseHeader {
         revision: w.read_rev(),
         ..Default::default()

@@ -40,7 +40,7 @@ pub struct JoinInfo {
 
 /// True when the member has no log yet and must join an existing cluster.
 pub fn needs_join(cfg: &ServerConfig) -> bool {
-    !DurableLog::exists(&cfg.wal_dir()) && !cfg.initial_cluster_state_new
+    !DurableLog::exists(&cfg.wal_dir()) && !crate::import_etcd::pending(cfg) && !cfg.initial_cluster_state_new
 }
 
 /// Asks the other members listed in `--initial-cluster` who we are (etcd's
@@ -56,7 +56,7 @@ pub async fn join(cfg: &ServerConfig) -> Result<JoinInfo, ServerError> {
             continue;
         }
         for url in urls {
-            let resp = match etcd_transport::fetch::get(url, "/members", std::time::Duration::from_secs(2)).await {
+            let resp = match etcd_transport::fetch::get_with(&cfg.peer_dialer, url, "/members", std::time::Duration::from_secs(2)).await {
                 Ok(r) if r.status == 200 => r,
                 Ok(r) => {
                     last_err = format!("{url}: status {}", r.status);
@@ -94,6 +94,7 @@ pub async fn join(cfg: &ServerConfig) -> Result<JoinInfo, ServerError> {
 
 /// Opens the member's log, creating it on first start.
 pub fn boot(cfg: &ServerConfig, joined: Option<JoinInfo>) -> Result<Booted, ServerError> {
+    crate::import_etcd::import_if_etcd(cfg)?;
     let wal_dir = cfg.wal_dir();
     let snap_dir = cfg.snap_dir();
     if DurableLog::exists(&wal_dir) {

@@ -43,8 +43,16 @@ pub struct ServerConfig {
     pub watch_progress_notify_interval_ms: u64,
     /// `--experimental-enable-lease-checkpoint-persist`.
     pub lease_checkpoint_persist: bool,
+    /// `--auth-token`: `simple` or `jwt,<options>`.
+    pub auth_token: String,
+    /// `--auth-token-ttl` in seconds (simple tokens).
+    pub auth_token_ttl_s: u64,
+    /// `--bcrypt-cost`.
+    pub bcrypt_cost: u32,
     /// `--enable-v2`: serve the v2 API on the client URLs.
     pub enable_v2: bool,
+    /// `--enable-ui`: serve the built-in web UI under `/ui/` (etcd-rs only; on by default).
+    pub enable_ui: bool,
     /// `--discovery`: bootstrap from this discovery URL (empty: off).
     pub discovery_url: String,
     /// `--discovery-fallback=proxy` (false: `exit`).
@@ -53,6 +61,14 @@ pub struct ServerConfig {
     pub discovery_srv: String,
     /// `--discovery-srv-name`: suffix of the SRV service names.
     pub discovery_srv_name: String,
+    /// How peers are dialed (TLS settings for `https://` peer URLs).
+    pub peer_dialer: etcd_transport::tls_dial::PeerDialer,
+    /// `--auto-compaction-mode` + `--auto-compaction-retention`.
+    pub auto_compaction: crate::compactor::AutoCompaction,
+    /// `--experimental-initial-corrupt-check`.
+    pub initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time` in ms (0: off).
+    pub corrupt_check_time_ms: u64,
 }
 
 impl ServerConfig {
@@ -103,11 +119,19 @@ impl ServerConfig {
             lease_checkpoint: false,
             watch_progress_notify_interval_ms: 0,
             lease_checkpoint_persist: false,
+            auth_token: "simple".into(),
+            auth_token_ttl_s: 300,
+            bcrypt_cost: 10,
             enable_v2: false,
+            enable_ui: true,
             discovery_url: String::new(),
             discovery_fallback_proxy: true,
             discovery_srv: String::new(),
             discovery_srv_name: String::new(),
+            peer_dialer: Default::default(),
+            auto_compaction: crate::compactor::AutoCompaction::Off,
+            initial_corrupt_check: false,
+            corrupt_check_time_ms: 0,
         }
     }
 }

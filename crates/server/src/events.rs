@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use etcd_raft_node::raft::eraftpb::Message;
+use etcd_raft_node::raft::eraftpb::{Message, MessageType};
 use etcd_raft_node::raft::{ReadState, StateRole};
 use etcd_raft_node::{NodeError, NodeEvents};
 use parking_lot::Mutex;
@@ -17,10 +17,16 @@ pub(crate) struct ServerEvents {
     pub(crate) leader_tx: tokio::sync::watch::Sender<u64>,
     /// When the current leader was elected (etcd's `leadElectedTime`).
     pub(crate) lead_elected: Arc<Mutex<Option<std::time::Instant>>>,
+    /// Late leader heartbeats, for etcd's warning and counter.
+    pub(crate) heartbeats: crate::warnings::HeartbeatWatch,
 }
 
 impl NodeEvents for ServerEvents {
     fn send(&mut self, msgs: Vec<Message>) {
+        let now = std::time::Instant::now();
+        for m in msgs.iter().filter(|m| m.get_msg_type() == MessageType::MsgHeartbeat) {
+            self.heartbeats.sent(m.to, now);
+        }
         self.transport.send(msgs);
     }
 
@@ -39,6 +45,8 @@ impl NodeEvents for ServerEvents {
     fn role_changed(&mut self, leader: u64, role: StateRole, term: u64) {
         if leader != 0 && *self.leader_tx.borrow() != leader {
             *self.lead_elected.lock() = Some(std::time::Instant::now());
+            crate::metrics::metrics().leader_changes.inc();
+            self.heartbeats.reset();
             tracing::info!(target: "raft", "raft.node: {:x} elected leader {:x} at term {}",
                 self.member_id, leader, term);
         } else if leader == 0 && *self.leader_tx.borrow() != 0 {

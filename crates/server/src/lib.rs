@@ -8,30 +8,50 @@
 
 #![deny(missing_docs)]
 
+mod alarm;
 mod apply;
+mod auth;
+mod auth_api;
+mod backup;
+mod backup_codec;
 mod bootstrap;
+mod compactor;
 pub mod config;
+mod corrupt;
+mod defrag;
 mod discovery;
 mod discovery_client;
 mod discovery_srv;
 mod events;
+mod import_etcd;
 mod lease;
 mod lease_loop;
 pub mod membership;
 mod membership_store;
+mod quota;
+pub mod metrics;
+mod metrics_process;
 mod read_index;
 mod reconfig;
+mod restore;
 mod server;
 mod snapshot_payload;
 mod v2;
 mod validate;
 pub mod wait;
+pub mod warnings;
 mod watch;
 
-pub use apply::{ApplyResponse, ApplyResult};
+pub use alarm::alarm_text;
+pub use compactor::{parse_auto_compaction, AutoCompaction};
+pub use apply::{ApplyResponse, ApplyResult, AuthApplied};
+pub use auth::Credentials;
+pub use backup::{SnapshotChunk, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_QUEUE_CHUNKS};
+pub use restore::{restore_snapshot, RestoreConfig, RestoreSummary, SNAPSHOT_HASH_BYTES};
 pub use config::ServerConfig;
 pub use discovery::{DiscoveryError, DiscoveryFailure};
 pub use discovery_srv::DNS_SERVER_ENV;
+pub use import_etcd::{import_if_etcd, ImportSummary};
 pub use server::{EtcdServer, CLUSTER_VERSION, ETCD_VERSION};
 pub use v2::{now_unix_ns, V2Failure, V2Response, V2_SYNC_INTERVAL};
 

@@ -52,6 +52,10 @@ impl ReadIndexer {
 
     /// Waits for a read index taken after this call began.
     pub async fn read_index(self: &Arc<Self>) -> Result<u64, EtcdError> {
+        if unsafe_stale_reads() {
+            // Deliberately broken (test-only): no ReadIndex, read locally.
+            return Ok(0);
+        }
         let (tx, rx) = oneshot::channel();
         let start_round = {
             let mut b = self.batch.lock();
@@ -103,4 +107,15 @@ impl ReadIndexer {
             }
         }
     }
+}
+
+/// Env knob for the robustness suite only: `ETCD_RS_UNSAFE_STALE_READS=1`
+/// makes linearizable reads skip ReadIndex and serve whatever this member
+/// has applied, i.e. possibly stale data. It exists to prove the suite
+/// catches stale reads (tests/robustness.rs); never set it in production.
+pub const UNSAFE_STALE_READS_ENV: &str = "ETCD_RS_UNSAFE_STALE_READS";
+
+fn unsafe_stale_reads() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var(UNSAFE_STALE_READS_ENV).is_ok_and(|v| v == "1"))
 }

@@ -10,7 +10,7 @@ use etcd_mvcc::KvStore;
 use etcd_proto::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     InternalRaftRequest, MemberAttrUpdate, MemberListResponse, MemberRaftAttrUpdate, PutRequest, PutResponse,
-    RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse, TxnRequest,
+    RangeRequest, RangeResponse, ResponseHeader, StatusResponse, TxnRequest,
     TxnResponse,
 };
 use etcd_proto::EtcdError;
@@ -38,11 +38,11 @@ pub const CLUSTER_VERSION: &str = "3.4.0";
 pub struct EtcdServer {
     cfg: ServerConfig,
     member_id: u64,
-    members: Arc<MembershipStore>,
-    kv: Arc<KvStore>,
-    backend: Arc<Backend>,
+    pub(crate) members: Arc<MembershipStore>,
+    pub(crate) kv: Arc<KvStore>,
+    pub(crate) backend: Arc<Backend>,
     pub(crate) node: NodeHandle,
-    wait: Arc<Wait>,
+    pub(crate) wait: Arc<Wait>,
     pub(crate) ids: IdGenerator,
     pub(crate) applied_rx: tokio::sync::watch::Receiver<u64>,
     leader_rx: tokio::sync::watch::Receiver<u64>,
@@ -54,12 +54,16 @@ pub struct EtcdServer {
     pub(crate) lessor: Arc<etcd_lease::Lessor>,
     watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
     pub(crate) v2: Arc<parking_lot::Mutex<etcd_v2store::Store>>,
+    pub(crate) auth: Arc<crate::auth::AuthState>,
+    pub(crate) alarms: Arc<crate::alarm::AlarmStore>,
+    pub(crate) quota: crate::quota::Quota,
 }
 
 impl EtcdServer {
     /// Opens or creates the data dir and starts Raft and the applier. Must be
     /// called inside a Tokio runtime.
     pub async fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>, ServerError> {
+        crate::metrics::install_hooks();
         let cfg = crate::discovery::resolve(cfg).await?;
         let joined = if crate::bootstrap::needs_join(&cfg) { Some(crate::bootstrap::join(&cfg).await?) } else { None };
         let booted = boot(&cfg, joined)?;
@@ -73,6 +77,11 @@ impl EtcdServer {
         )?);
         let kv = Arc::new(KvStore::open(backend.clone())?);
         let lessor = crate::lease::open_lessor(&cfg, &backend, &kv)?;
+        let auth = crate::auth::open(&cfg, &backend)?;
+        let alarms = Arc::new(crate::alarm::AlarmStore::open(backend.clone())?);
+        crate::quota::Quota::log(cfg.quota_backend_bytes);
+        let quota = crate::quota::Quota::new(cfg.quota_backend_bytes);
+        let (nospace_tx, nospace_rx) = tokio::sync::mpsc::channel(crate::apply::alarm::HELD_ANSWERS_MAX);
         let snapshot_data = booted
             .recovered
             .as_ref()
@@ -86,6 +95,9 @@ impl EtcdServer {
             None => (None, None),
         };
         let members = Arc::new(MembershipStore::new(backend.clone(), booted.cluster_id, membership_data.as_deref()));
+        if cfg.initial_corrupt_check && booted.recovered.is_some() {
+            crate::corrupt::initial_check(booted.member_id, &kv, &members, cfg.request_timeout()).await?;
+        }
         let v2 = Arc::new(parking_lot::Mutex::new(etcd_v2store::Store::new()));
         if let Some(saved) = &v2_data {
             v2.lock().recover(saved).map_err(|e| ServerError::Config(format!("bad v2 store in the snapshot: {e}")))?;
@@ -117,6 +129,7 @@ impl EtcdServer {
         let lead_elected = Arc::new(parking_lot::Mutex::new(None));
         let read_answers = Arc::new(parking_lot::Mutex::new(std::collections::HashMap::new()));
         let transport = etcd_transport::Transport::new(member_id, booted.cluster_id, tokio::runtime::Handle::current());
+        transport.set_dialer(cfg.peer_dialer.clone());
         let known = if booted.initial_members.is_empty() { members.list() } else { booted.initial_members.clone() };
         for m in &known {
             transport.add_peer(m.id, m.peer_urls.clone());
@@ -127,6 +140,7 @@ impl EtcdServer {
             read_answers: read_answers.clone(),
             leader_tx,
             lead_elected: lead_elected.clone(),
+            heartbeats: crate::warnings::HeartbeatWatch::new(std::time::Duration::from_millis(cfg.heartbeat_ms)),
         };
         // A lone voter campaigns at once instead of waiting out an election
         // timeout. On a restart the membership mirror in the backend tells
@@ -197,6 +211,8 @@ impl EtcdServer {
             snapshot_index,
             lease: crate::lease::lease_apply(&cfg, &lessor, member_id),
             v2: v2.clone(),
+            auth: auth.clone(),
+            alarm: crate::apply::alarm::AlarmApply { alarms: alarms.clone(), quota, nospace_tx },
         };
         let apply_thread = std::thread::Builder::new()
             .name("apply".into())
@@ -222,11 +238,17 @@ impl EtcdServer {
             lessor,
             watch_hub,
             v2,
+            auth,
+            alarms,
+            quota,
         });
         let s = server.clone();
         tokio::spawn(async move { s.publish().await });
         crate::lease_loop::spawn(&server);
         crate::v2::spawn_sync(&server);
+        crate::alarm::spawn_nospace_raiser(&server, nospace_rx);
+        crate::compactor::spawn(&server, server.cfg.auto_compaction);
+        crate::corrupt::spawn_monitor(&server, std::time::Duration::from_millis(server.cfg.corrupt_check_time_ms));
         Ok(server)
     }
 
@@ -311,8 +333,9 @@ impl EtcdServer {
 
     /// Proposes `req` and waits for it to be applied.
     pub(crate) async fn propose(&self, mut req: InternalRaftRequest) -> Result<ApplyResponse, EtcdError> {
+        self.check_quota(&req).await?;
         let id = self.ids.next();
-        req.header = Some(RequestHeader { id, ..Default::default() });
+        req.header = Some(self.request_header(id).await?);
         let data = req.encode_to_vec();
         if data.len() > self.cfg.max_request_bytes {
             return Err(EtcdError::RequestTooLarge);
@@ -321,13 +344,18 @@ impl EtcdServer {
         let rx = self.wait.register(id);
         if self.node.send(Input::Propose(data)).is_err() {
             self.wait.cancel(id);
+            crate::metrics::metrics().proposals_failed.inc();
             return Err(EtcdError::Stopped);
         }
         match tokio::time::timeout(self.cfg.request_timeout(), rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Ok(Err(_)) => {
+                crate::metrics::metrics().proposals_failed.inc();
+                Err(EtcdError::Stopped)
+            }
             Err(_) => {
                 self.wait.cancel(id);
+                crate::metrics::metrics().proposals_failed.inc();
                 Err(self.timeout_error(start))
             }
         }
@@ -368,7 +396,9 @@ impl EtcdServer {
         if !req.serializable {
             self.linearizable_barrier().await?;
         }
+        let caller = self.check_read(&req.key, &req.range_end).await?;
         let mut resp = self.kv.range(&req).map_err(crate::apply::mvcc_error)?;
+        self.check_read_after(&caller)?;
         self.fill(&mut resp.header);
         Ok(resp)
     }
@@ -431,7 +461,7 @@ impl EtcdServer {
             raft_index: st.commit.load(Ordering::Relaxed),
             raft_term: self.term(),
             raft_applied_index: *self.applied_rx.borrow(),
-            errors: vec![],
+            errors: self.status_errors(),
             db_size_in_use: self.backend.size_in_use_bytes(),
             is_learner: self.members.get(self.member_id).map(|m| m.is_learner).unwrap_or(false),
         }
@@ -440,10 +470,11 @@ impl EtcdServer {
     /// Maintenance.HashKV: a hash of the key space up to `revision` (0: the
     /// newest), equal on members that applied the same log.
     pub fn hash_kv(&self, revision: i64) -> Result<etcd_proto::etcdserverpb::HashKvResponse, EtcdError> {
-        let rev = if revision == 0 { self.kv.current_revision() } else { revision };
-        let (hash, compact_revision) = self.kv.hash_kv(rev).map_err(crate::apply::mvcc_error)?;
+        // 0 hashes at the current revision, even when it is the compacted one.
+        let (hash, compact_revision) = self.kv.hash_kv(revision).map_err(crate::apply::mvcc_error)?;
         Ok(etcd_proto::etcdserverpb::HashKvResponse {
-            header: Some(self.header(rev)),
+            // etcd answers with the current revision, whatever was asked.
+            header: Some(self.header(0)),
             hash,
             compact_revision,
         })
@@ -478,6 +509,7 @@ impl EtcdServer {
 
     /// Cluster.MemberAdd: a voter or a learner with these peer URLs.
     pub async fn member_add(&self, peer_urls: Vec<String>, is_learner: bool) -> Result<(Member, Vec<Member>), EtcdError> {
+        self.check_admin().await?;
         validate_peer_urls(&peer_urls)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -500,6 +532,7 @@ impl EtcdServer {
 
     /// Cluster.MemberRemove.
     pub async fn member_remove(&self, id: u64) -> Result<Vec<Member>, EtcdError> {
+        self.check_admin().await?;
         let list = self.members.list();
         let Some(target) = list.iter().find(|m| m.id == id) else {
             return Err(EtcdError::MemberNotFound);
@@ -515,6 +548,7 @@ impl EtcdServer {
 
     /// Cluster.MemberUpdate: new peer URLs.
     pub async fn member_update(&self, id: u64, peer_urls: Vec<String>) -> Result<Vec<Member>, EtcdError> {
+        self.check_admin().await?;
         validate_peer_urls(&peer_urls)?;
         let upd = MemberRaftAttrUpdate { member_id: id, peer_urls };
         self.propose_members(InternalRaftRequest { member_raft_attr: Some(upd), ..Default::default() }).await
@@ -523,6 +557,7 @@ impl EtcdServer {
     /// Cluster.MemberPromote; only the leader can judge whether the learner
     /// has caught up (the API layer forwards to it).
     pub async fn member_promote(&self, id: u64) -> Result<Vec<Member>, EtcdError> {
+        self.check_admin().await?;
         if !self.is_leader() {
             return Err(EtcdError::NotLeader);
         }
@@ -609,6 +644,7 @@ impl EtcdServer {
         let members = self.members.clone();
         self.transport
             .router()
+            .merge(crate::corrupt::peer_route(self.kv.clone(), self.members.clone(), self.member_id))
             .route("/version", axum::routing::get(move || async move { version }))
             .route(
                 "/members",

@@ -6,6 +6,8 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
+use crate::tls_dial::PeerDialer;
+
 /// What a peer answered.
 pub struct PeerResponse {
     /// HTTP status.
@@ -16,19 +18,26 @@ pub struct PeerResponse {
     pub body: Vec<u8>,
 }
 
-/// GETs `path` from the peer at `base_url` (http only), bounded by `timeout`.
+/// GETs `path` from the peer at `base_url` over plain HTTP (an `https://`
+/// URL verifies the server against the system CA bundle), bounded by `timeout`.
 pub async fn get(base_url: &str, path: &str, timeout: Duration) -> Result<PeerResponse, String> {
-    tokio::time::timeout(timeout, get_inner(base_url, path))
+    get_with(&PeerDialer::default(), base_url, path, timeout).await
+}
+
+/// GETs `path` from the peer at `base_url`, dialing with `dialer` (TLS for
+/// `https://`), bounded by `timeout`.
+pub async fn get_with(dialer: &PeerDialer, base_url: &str, path: &str, timeout: Duration) -> Result<PeerResponse, String> {
+    tokio::time::timeout(timeout, get_inner(dialer, base_url, path))
         .await
         .map_err(|_| format!("timeout reaching {base_url}"))?
 }
 
-async fn get_inner(base_url: &str, path: &str) -> Result<PeerResponse, String> {
+async fn get_inner(dialer: &PeerDialer, base_url: &str, path: &str) -> Result<PeerResponse, String> {
     let uri: http::Uri = format!("{}{path}", base_url.trim_end_matches('/'))
         .parse()
         .map_err(|e| format!("bad URL {base_url}: {e}"))?;
     let authority = uri.authority().cloned().ok_or_else(|| format!("bad URL {base_url}"))?;
-    let tcp = tokio::net::TcpStream::connect(authority.as_str()).await.map_err(|e| e.to_string())?;
+    let tcp = dialer.connect(&uri, Duration::from_secs(60)).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
         .map_err(|e| e.to_string())?;

@@ -15,9 +15,16 @@
 
 pub mod codec;
 pub mod fetch;
+pub mod metrics;
 mod receiver;
 mod sender;
 pub mod snapshot;
+pub mod tls;
+pub mod tls_ciphers;
+pub mod tls_dial;
+pub mod tls_listener;
+pub mod tls_selfcert;
+pub mod tls_verify;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +64,8 @@ pub struct Transport {
     is_removed: OnceLock<Arc<dyn Fn(u64) -> bool + Send + Sync>>,
     /// Called when a peer answers 410: this member was removed.
     on_removed: Arc<OnceLock<Arc<dyn Fn() + Send + Sync>>>,
+    /// How peers are dialed (TLS for `https://` peer URLs); plain when unset.
+    dialer: OnceLock<tls_dial::PeerDialer>,
 }
 
 impl Transport {
@@ -71,7 +80,18 @@ impl Transport {
             snapshots: OnceLock::new(),
             is_removed: OnceLock::new(),
             on_removed: Arc::new(OnceLock::new()),
+            dialer: OnceLock::new(),
         })
+    }
+
+    /// Sets how peers are dialed; once, before the first [`Transport::add_peer`].
+    pub fn set_dialer(&self, dialer: tls_dial::PeerDialer) {
+        let _ = self.dialer.set(dialer);
+    }
+
+    /// How peers are dialed.
+    pub fn dialer(&self) -> tls_dial::PeerDialer {
+        self.dialer.get().cloned().unwrap_or_default()
     }
 
     /// Sets where received messages go; once, before peers connect.
@@ -146,6 +166,7 @@ impl Transport {
             to: id,
             cluster_id: self.cluster_id(),
             on_removed: self.on_removed.clone(),
+            dialer: self.dialer(),
         };
         self.runtime.spawn(sender::run(ids, urls.clone(), rx));
         tracing::info!(target: "rafthttp", "started peer {id:x}");

@@ -57,6 +57,7 @@ async fn stream(State(t): State<Arc<Transport>>, headers: HeaderMap, body: Body)
     let mut decoder = Decoder::default();
     while let Some(chunk) = data.next().await {
         let Ok(chunk) = chunk else { break };
+        crate::metrics::observe(crate::metrics::PeerTraffic::Received { from, bytes: chunk.len() });
         decoder.feed(&chunk);
         // A member removed while its stream is open is told so at once.
         if t.is_removed(from) {

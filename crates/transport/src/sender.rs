@@ -29,6 +29,7 @@ pub(crate) struct StreamIds {
     pub(crate) to: u64,
     pub(crate) cluster_id: u64,
     pub(crate) on_removed: Arc<std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>>,
+    pub(crate) dialer: crate::tls_dial::PeerDialer,
 }
 
 /// Runs until `rx` is closed (the peer was removed).
@@ -81,12 +82,10 @@ async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>)
     let Some(authority) = uri.authority().cloned() else {
         return StreamEnd::Broken(format!("bad peer URL {url}"));
     };
-    let tcp = match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(authority.as_str())).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return StreamEnd::Broken(e.to_string()),
-        Err(_) => return StreamEnd::Broken("dial timeout".into()),
+    let tcp = match ids.dialer.connect(&uri, Duration::from_secs(1)).await {
+        Ok(s) => s,
+        Err(e) => return StreamEnd::Broken(e),
     };
-    let _ = tcp.set_nodelay(true);
     let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await {
         Ok(x) => x,
         Err(e) => return StreamEnd::Broken(e.to_string()),
@@ -129,6 +128,7 @@ async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>)
             }
             frame = rx.recv() => {
                 let Some(frame) = frame else { break StreamEnd::Closed };
+                crate::metrics::observe(crate::metrics::PeerTraffic::Sent { to: ids.to, bytes: frame.len() });
                 if body_tx.send(Ok(Frame::data(frame))).await.is_err() {
                     break if sent_any { StreamEnd::WasActive("stream closed".into()) } else { StreamEnd::Broken("stream closed".into()) };
                 }

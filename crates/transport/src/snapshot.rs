@@ -46,7 +46,7 @@ pub(crate) async fn send(t: Arc<Transport>, msg: Message, db: PathBuf) -> bool {
 async fn send_once(t: &Transport, url: &str, msg: &Message, db: &Path) -> Result<(), String> {
     let uri: http::Uri = format!("{}/raft/snapshot", url.trim_end_matches('/')).parse().map_err(|e| format!("{e}"))?;
     let authority = uri.authority().cloned().ok_or("bad peer URL")?;
-    let tcp = tokio::net::TcpStream::connect(authority.as_str()).await.map_err(|e| e.to_string())?;
+    let tcp = t.dialer().connect(&uri, Duration::from_secs(5)).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
     let task = tokio::spawn(conn);
     let mut body = codec::encode(msg).to_vec();

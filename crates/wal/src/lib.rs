@@ -29,7 +29,9 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod etcd;
 mod lock;
+pub mod metrics;
 mod payload;
 mod record;
 mod replay;

@@ -319,9 +319,11 @@ impl Wal {
         self.poison(written)?;
         fail::fail_point!("wal_before_fsync", |_| { std::process::abort() });
         let (file, path) = self.tail();
+        let fsync_start = std::time::Instant::now();
         let synced = file
             .sync_data()
             .ctx(|| format!("fdatasync {}", path.display()));
+        crate::metrics::synced(records.len(), fsync_start.elapsed());
         self.poison(synced)?;
         fail::fail_point!("wal_after_fsync", |_| { std::process::abort() });
         self.tail_offset += records.len() as u64;

@@ -12,6 +12,9 @@
 //! - A storage error here is fatal: the member stops (it cannot continue from
 //!   a state it can't trust).
 
+pub(crate) mod alarm;
+mod auth;
+pub use auth::AuthApplied;
 mod kv;
 mod lease;
 mod members;
@@ -61,8 +64,12 @@ pub enum ApplyResponse {
     LeaseRevoke(etcd_proto::etcdserverpb::LeaseRevokeResponse),
     /// Lease checkpoints.
     LeaseCheckpoint(etcd_proto::etcdserverpb::LeaseCheckpointResponse),
+    /// An alarm request.
+    Alarm(etcd_proto::etcdserverpb::AlarmResponse),
     /// A v2 request's event or v2 error.
     V2(Result<etcd_v2store::Event, etcd_v2store::V2Error>),
+    /// An auth request's result.
+    Auth(AuthApplied),
     /// A request with nothing to return.
     Empty,
 }
@@ -93,6 +100,10 @@ pub struct Applier {
     pub(crate) watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
     /// The v2 store (in memory; in Raft snapshots, not in the backend).
     pub(crate) v2: Arc<parking_lot::Mutex<etcd_v2store::Store>>,
+    /// Users, roles, permissions and this member's tokens.
+    pub(crate) auth: Arc<crate::auth::AuthState>,
+    /// Alarms and the space quota.
+    pub(crate) alarm: alarm::AlarmApply,
 }
 
 impl Applier {
@@ -162,6 +173,7 @@ impl Applier {
             Err(e) => fatal(&format!("cannot decode committed entry {index}: {e}")),
         };
         let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
+        let apply_start = std::time::Instant::now();
         let result = if let Some(attr) = &req.member_attr {
             members::apply_attributes(self, attr)
         } else if let Some(upd) = &req.member_raft_attr {
@@ -177,12 +189,25 @@ impl Applier {
             return;
         } else {
             fail::fail_point!("apply_before_request", |_| std::process::abort());
-            if lease::handles(&req) {
-                lease::apply(self, index, &req)
+            if let Some(r) = &req.alarm {
+                alarm::apply(self, r)
+            } else if let Some(e) = alarm::refuse(self, &req) {
+                Err(e)
+            } else if auth::handles(&req) {
+                auth::apply(self, index, &req)
+            } else if let Err(e) = auth::check(self, &req) {
+                Err(e)
+            } else if lease::handles(&req) {
+                alarm::charged(self, &req, |a| lease::apply(a, index, &req))
             } else {
-                kv::apply(self, index, &req)
+                alarm::charged(self, &req, |a| kv::apply(a, index, &req))
             }
         };
+        crate::warnings::slow_apply(
+            apply_start.elapsed(),
+            || crate::warnings::describe_request(&req),
+            || crate::warnings::describe_result(&result),
+        );
         if req.member_attr.is_some() || req.member_raft_attr.is_some() {
             let published = req.member_attr.as_ref().map(|a| a.member_id);
             v2::mirror_members(&mut self.v2.lock(), &self.members.list(), published);
@@ -193,7 +218,9 @@ impl Applier {
         // Re-applied entries (membership, v2) answer their proposer too: a
         // member that caught up from a snapshot may be waiting for one of
         // them (its own publish), as etcd's applier does for v2 requests.
-        self.wait.trigger(id, result);
+        if let Some(result) = alarm::answer(self, id, result) {
+            self.wait.trigger(id, result);
+        }
     }
 
     fn maybe_snapshot(&mut self) {

@@ -51,6 +51,13 @@ pub(super) fn install(a: &mut Applier, snap: Snapshot) {
     if let Err(e) = super::lease::restore(&a.lease.lessor, &a.backend, &a.kv) {
         fatal(&format!("failed to restore leases from the snapshot: {e}"));
     }
+    if let Err(e) = a.alarm.alarms.reload() {
+        fatal(&format!("failed to restore alarms from the snapshot: {e}"));
+    }
+    match crate::auth::load_store(&a.backend) {
+        Ok(store) => *a.auth.store.write() = store,
+        Err(e) => fatal(&format!("failed to restore auth from the snapshot: {e}")),
+    }
     let (membership, v2) = crate::snapshot_payload::decode(&snap.data);
     a.members.restore(&membership);
     if let Some(v2) = v2 {

@@ -1,0 +1,339 @@
+//! One robustness run: a seed → cluster, workloads, fault schedule, final
+//! convergence, checks, and a report that replays with `ETCD_RS_SEED`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use etcd_checker::{
+    check_leases, check_linearizable, check_locks, check_watches, Bounds, Input, LeaseLog,
+    LinearizabilityReport, LockHold, Outcome, Output, Recorder, Violation, WatcherLog,
+};
+use etcd_proto::etcdserverpb::kv_client::KvClient;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::common::cluster::{Cluster, ClusterOpts};
+use super::faults::{self, Injected};
+use super::workload::{self, Ctx};
+
+/// How long after healing watchers get to deliver the sentinel.
+const WATCH_CATCH_UP: Duration = Duration::from_secs(30);
+/// How long members get to agree on applied index and HashKV.
+const CONVERGE: Duration = Duration::from_secs(30);
+/// Allowed time between a lease's latest expiry and its key's removal
+/// (the leader checks every 500 ms, then revokes through Raft).
+const LEASE_SLACK: Duration = Duration::from_secs(3);
+
+/// What one run does.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The seed (fault schedule, workload choices).
+    pub seed: u64,
+    /// How long the workloads and faults run.
+    pub workload: Duration,
+    /// Extra member environment (e.g. the stale-reads knob).
+    pub envs: Vec<(String, String)>,
+}
+
+/// What one run found.
+pub struct RunResult {
+    /// The seed.
+    pub seed: u64,
+    /// Faults injected, in order.
+    pub faults: Vec<Injected>,
+    /// KV ops recorded, and how many had an unknown outcome.
+    pub ops: (usize, usize),
+    /// Linearizability verdict.
+    pub linearizability: LinearizabilityReport,
+    /// Every other broken guarantee.
+    pub violations: Vec<Violation>,
+    /// Watch events, leases, lock holds checked.
+    pub counts: (usize, usize, usize),
+    /// Wall time of the workload phase.
+    pub fault_secs: f64,
+    /// Tails of the member logs (kept for failure reports).
+    pub logs: String,
+}
+
+impl RunResult {
+    /// Whether any checker failed.
+    pub fn failed(&self) -> bool {
+        !self.linearizability.ok() || !self.violations.is_empty()
+    }
+
+    /// A one-line summary.
+    pub fn summary(&self) -> String {
+        format!(
+            "seed {}: {:.0}s, {} faults, {} kv ops ({} unknown), {} groups ({} inconclusive), {} watch events, {} leases, {} lock holds: {}",
+            self.seed,
+            self.fault_secs,
+            self.faults.len(),
+            self.ops.0,
+            self.ops.1,
+            self.linearizability.groups.len(),
+            self.linearizability.inconclusive().len(),
+            self.counts.0,
+            self.counts.1,
+            self.counts.2,
+            if self.failed() { "FAILED" } else { "ok" }
+        )
+    }
+
+    /// The full report: seed, schedule, smallest failing history, violations.
+    pub fn render(&self) -> String {
+        let mut s = format!("{}\nreplay: ETCD_RS_SEED={} cargo nextest run -p etcd-rs --test robustness\nfault schedule:\n", self.summary(), self.seed);
+        for f in &self.faults {
+            s.push_str(&format!("  {f}\n"));
+        }
+        s.push_str(&self.linearizability.render());
+        for v in self.violations.iter().take(20) {
+            s.push_str(&format!("{v}\n"));
+        }
+        if self.violations.len() > 20 {
+            s.push_str(&format!(
+                "... and {} more violations\n",
+                self.violations.len() - 20
+            ));
+        }
+        s
+    }
+}
+
+/// Runs one seed end to end.
+pub fn run_seed(cfg: &RunConfig) -> RunResult {
+    let opts = ClusterOpts {
+        args: vec!["--snapshot-count".into(), "100".into()],
+        envs: cfg.envs.clone(),
+        ..Default::default()
+    };
+    let mut c = Cluster::start(3, opts);
+    let leader = c.wait_leader(Duration::from_secs(20));
+    let start_rev = c
+        .put(leader, "setup", "x")
+        .unwrap_or_else(|e| panic!("setup put: {e:?}\n{}", c.logs()))
+        .header
+        .map_or(0, |h| h.revision)
+        + 1;
+    let rec = Arc::new(Recorder::new());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("robustness-client")
+        .enable_all()
+        .build()
+        .expect("workload runtime");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (watch_stop_tx, watch_stop_rx) = tokio::sync::watch::channel(false);
+    let ctx = Ctx {
+        rec: rec.clone(),
+        urls: c.client_urls(),
+        stop: stop_rx,
+    };
+    let wctx = Ctx {
+        stop: watch_stop_rx,
+        ..ctx.clone()
+    };
+    let mut clients = Vec::new();
+    for i in 0..3u32 {
+        clients.push(rt.spawn(workload::register_client(
+            ctx.clone(),
+            i,
+            cfg.seed * 1000 + u64::from(i),
+        )));
+    }
+    clients.push(rt.spawn(workload::txn_client(ctx.clone(), 10)));
+    let leases: Arc<Mutex<Vec<LeaseLog>>> = Arc::default();
+    clients.push(rt.spawn(workload::lease_client(
+        ctx.clone(),
+        cfg.seed * 1000 + 500,
+        leases.clone(),
+    )));
+    let holds: Arc<Mutex<Vec<LockHold>>> = Arc::default();
+    for i in 20..22u32 {
+        clients.push(rt.spawn(workload::lock_client(ctx.clone(), i, holds.clone())));
+    }
+    let mut watchers = Vec::new();
+    let mut background = Vec::new();
+    for m in 0..c.len() {
+        let log = Arc::new(Mutex::new(WatcherLog {
+            name: format!("watcher@m{m}"),
+            prefix: workload::KV_PREFIX.into(),
+            start_rev,
+            ..Default::default()
+        }));
+        watchers.push(log.clone());
+        background.push(rt.spawn(workload::watcher(wctx.clone(), m, start_rev, log)));
+    }
+    let terms: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    background.push(rt.spawn(workload::term_tracker(wctx.clone(), terms.clone())));
+
+    // Faults, one at a time, until the workload time is up.
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let started = Instant::now();
+    let deadline = started + cfg.workload;
+    let clock = rec.clone();
+    let now = move || clock.clock().now_ns();
+    let mut injected = Vec::new();
+    loop {
+        let (kind, at_leader, hold, gap) = faults::draw(&mut rng);
+        std::thread::sleep(gap);
+        if Instant::now() + hold >= deadline {
+            break;
+        }
+        injected.push(faults::inject(
+            &mut c, &mut rng, kind, at_leader, hold, &now,
+        ));
+    }
+    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+    let fault_secs = started.elapsed().as_secs_f64();
+    c.proxy().heal_all();
+    for i in 0..c.len() {
+        if !c.is_running(i) {
+            c.restart(i);
+        }
+    }
+    let healed_ns = now();
+    let _ = stop_tx.send(true);
+    rt.block_on(async {
+        for t in clients {
+            let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+        }
+    });
+
+    // The sentinel, written last and recorded like any put.
+    let mut violations = Vec::new();
+    let leader = c.wait_leader(Duration::from_secs(30));
+    let sentinel_rev = rt.block_on(async {
+        let mut kv = KvClient::new(workload::channel(
+            &ctx.urls[leader],
+            Some(workload::OP_TIMEOUT),
+        ));
+        for _ in 0..20 {
+            let input = Input::Put {
+                key: workload::SENTINEL.into(),
+                value: "end".into(),
+            };
+            let p = rec.invoke(99, input.clone());
+            let out = workload::execute(&mut kv, &input).await;
+            let rev = match out {
+                Outcome::Ok(Output::Put { rev }) => Some(rev),
+                _ => None,
+            };
+            rec.complete(p, out);
+            if rev.is_some() {
+                return rev;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        None
+    });
+    match sentinel_rev {
+        None => violations.push(Violation::new(
+            "liveness",
+            "no sentinel put succeeded after healing".into(),
+        )),
+        Some(rev) => {
+            let until = Instant::now() + WATCH_CATCH_UP;
+            for w in &watchers {
+                while Instant::now() < until
+                    && !w.lock().unwrap().events.iter().any(|e| e.rev >= rev)
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let mut l = w.lock().unwrap();
+                if l.events.iter().any(|e| e.rev >= rev) {
+                    l.caught_up_rev = rev;
+                } else {
+                    violations.push(Violation::new("watch-liveness", format!("{} did not reach the sentinel at rev {rev} within {WATCH_CATCH_UP:?} of healing", l.name)));
+                }
+            }
+        }
+    }
+
+    // Leases: wait out the latest possible expiry, then read every key.
+    let disturbed = |terms: &Mutex<Vec<(u64, u64)>>| {
+        terms
+            .lock()
+            .unwrap()
+            .last()
+            .map_or(0, |t| t.0)
+            .max(healed_ns)
+    };
+    let expiry_ns = disturbed(&terms)
+        + workload::LEASE_TTL_S as u64 * 1_000_000_000
+        + LEASE_SLACK.as_nanos() as u64;
+    let wait_ns = expiry_ns.saturating_sub(now()) + 500_000_000;
+    std::thread::sleep(Duration::from_nanos(wait_ns));
+    rt.block_on(async {
+        let mut kv = KvClient::new(workload::channel(
+            &ctx.urls[leader],
+            Some(workload::OP_TIMEOUT),
+        ));
+        workload::read_back_leases(&wctx, &mut kv, &leases, usize::MAX).await;
+    });
+    let _ = watch_stop_tx.send(true);
+    rt.block_on(async {
+        for t in background {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    });
+    let disturbed_until = disturbed(&terms);
+    drop(rt);
+
+    // All members end with the same applied index and HashKV.
+    if let Err(e) = converge(&mut c) {
+        violations.push(Violation::new("hashkv", e));
+    }
+
+    let ops = rec.ops();
+    let unknown = ops.iter().filter(|o| o.outcome == Outcome::Unknown).count();
+    let linearizability = check_linearizable(&ops, Bounds::default()).expect("well-formed history");
+    let watcher_logs: Vec<WatcherLog> =
+        watchers.iter().map(|w| w.lock().unwrap().clone()).collect();
+    violations.extend(check_watches(&watcher_logs, &ops));
+    let leases = leases.lock().unwrap().clone();
+    violations.extend(check_leases(
+        &leases,
+        disturbed_until,
+        LEASE_SLACK.as_nanos() as u64,
+    ));
+    let holds = holds.lock().unwrap().clone();
+    violations.extend(check_locks(&holds));
+    let result = RunResult {
+        seed: cfg.seed,
+        faults: injected,
+        ops: (ops.len(), unknown),
+        linearizability,
+        violations,
+        counts: (
+            watcher_logs.iter().map(|w| w.events.len()).sum(),
+            leases.len(),
+            holds.len(),
+        ),
+        fault_secs,
+        logs: c.logs(),
+    };
+    result
+}
+
+/// Polls until every member reports the same applied index and HashKV.
+fn converge(c: &mut Cluster) -> Result<(), String> {
+    let all: Vec<usize> = (0..c.len()).collect();
+    let until = Instant::now() + CONVERGE;
+    loop {
+        let applied: Vec<Option<u64>> = c
+            .statuses(&all)
+            .iter()
+            .map(|s| s.as_ref().map(|s| s.raft_applied_index))
+            .collect();
+        let hashes = c.hash_kv_all();
+        if applied.iter().all(|a| a.is_some() && *a == applied[0])
+            && hashes.iter().all(|h| h.is_some() && *h == hashes[0])
+        {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(format!("members did not converge within {CONVERGE:?}: applied {applied:?}, hash_kv {hashes:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
