@@ -170,18 +170,23 @@ fn watch_forever_and_exec_watch() {
     out(&p, &["set", "/f/b", "3"]);
     let bound = std::time::Duration::from_secs(10);
     let watch = CtlStream::spawn(ctl2_command(&p, &["watch", "--forever", "--recursive", "--after-index", "3", "/f"]));
-    watch.expect_stdout(bound, "1\n2\n3\n");
+    watch.expect_stdout(bound, "[set] /f/a\n1\n[set] /f/a\n2\n[set] /f/b\n3\n");
     let exec = CtlStream::spawn(ctl2_command(
         &p,
         &[
-            "exec-watch", "--recursive", "--after-index", "3", "/f", "--",
-            "sh", "-c", "echo \"$ETCD_WATCH_ACTION $ETCD_WATCH_KEY=$ETCD_WATCH_VALUE@$ETCD_WATCH_MODIFIED_INDEX\"",
+            // etcdctl 3.4 takes the key last: with `<key> -- <cmd>` its
+            // flag parser drops `--` and it watches the command's last word.
+            "exec-watch", "--recursive", "--after-index", "3", "--",
+            "sh", "-c", "echo \"$ETCD_WATCH_ACTION $ETCD_WATCH_KEY=$ETCD_WATCH_VALUE@$ETCD_WATCH_MODIFIED_INDEX\"", "/f",
         ],
     ));
     assert!(exec.wait_stdout(bound, |s| s.lines().count() == 3), "exec-watch: {:?} {:?}", exec.stdout(), exec.stderr());
     out(&p, &["set", "/f/c", "4"]);
     out(&p, &["rm", "/f/a"]);
-    watch.expect_stdout(bound, "1\n2\n3\n4\nPrevNode.Value: 2\n");
+    watch.expect_stdout(
+        bound,
+        "[set] /f/a\n1\n[set] /f/a\n2\n[set] /f/b\n3\n[set] /f/c\n4\n[delete] /f/a\nPrevNode.Value: 2\n",
+    );
     assert!(exec.wait_stdout(bound, |s| s.lines().count() == 5), "exec-watch: {:?} {:?}", exec.stdout(), exec.stderr());
     let mut lines: Vec<String> = exec.stop().stdout.lines().map(String::from).collect();
     lines.sort();

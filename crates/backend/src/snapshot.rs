@@ -44,6 +44,18 @@ impl Backend {
 }
 
 impl Export {
+    /// Visits the pinned entries of `t` in key order until `f` returns false.
+    pub fn for_each(&self, t: Table, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<(), BackendError> {
+        let src = self.txn.open_table(t.definition()).map_err(BackendError::redb)?;
+        for item in src.iter().map_err(BackendError::redb)? {
+            let (k, v) = item.map_err(BackendError::redb)?;
+            if !f(k.value(), v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the pinned state into a new database file at `dest`, fsynced.
     pub fn write_to(self, dest: &Path) -> Result<(), BackendError> {
         let start = std::time::Instant::now();

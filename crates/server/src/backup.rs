@@ -8,11 +8,11 @@
 //!   to come after it (`remaining_bytes`), then one last message whose blob is
 //!   the sha256 of the whole file (`remaining_bytes` 0), which `etcdctl`
 //!   appends to the saved file for `restore` to verify.
-//! - Consistency: the database is read through one [`etcd_backend::BackendReader`],
-//!   a point-in-time view of committed and buffered writes. Writers wait
-//!   only while that view converts into a local temporary file (disk speed);
-//!   the transfer to the client, which runs at the client's speed, reads the
-//!   finished file and blocks nobody.
+//! - Consistency: the applier commits and pins the backend between two
+//!   entries ([`etcd_backend::Export`], a redb read transaction), so the file
+//!   holds whole entries and the `consistent_index` that covers them. Nobody
+//!   waits for the copy: writers go on against newer transactions, and the
+//!   transfer to the client reads the finished local file at its own speed.
 //! - Bounded: at most [`SNAPSHOT_QUEUE_CHUNKS`] chunks wait for the client;
 //!   the temporary file is unlinked as soon as it is created, so nothing is
 //!   left behind whatever happens.
@@ -22,7 +22,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use etcd_backend::{Backend, Table};
+use etcd_backend::{Export, Table};
 use etcd_bbolt::BoltWriter;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -51,12 +51,12 @@ impl EtcdServer {
     /// Dropping the receiver stops the transfer.
     pub fn snapshot_stream(&self) -> mpsc::Receiver<Result<SnapshotChunk, String>> {
         let (tx, rx) = mpsc::channel(SNAPSHOT_QUEUE_CHUNKS);
-        let backend = self.backend.clone();
+        let requests = self.backup_tx.clone();
         let dir = self.config().snap_dir();
         let spawned = std::thread::Builder::new().name("snapshot-send".into()).spawn({
             let tx = tx.clone();
             move || {
-                if let Err(e) = send_snapshot(&backend, &dir, &tx) {
+                if let Err(e) = pinned_view(&requests).and_then(|view| send_snapshot(&view, &dir, &tx)) {
                     tracing::warn!(target: "etcdserver/api/v3rpc", "failed to send database snapshot: {e}");
                     let _ = tx.blocking_send(Err(e));
                 }
@@ -69,14 +69,30 @@ impl EtcdServer {
     }
 }
 
+/// The applier's answer to a backup: a pinned view or why not.
+pub(crate) type ExportReply = std::sync::mpsc::SyncSender<Result<Export, String>>;
+
+/// How long a backup waits for the applier to pin a view.
+const PIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Asks the applier for a view of the backend between two entries.
+fn pinned_view(requests: &std::sync::mpsc::Sender<ExportReply>) -> Result<Export, String> {
+    let (reply, view) = std::sync::mpsc::sync_channel(1);
+    requests
+        .send(reply)
+        .map_err(|_| "the server is stopping".to_string())?;
+    view.recv_timeout(PIN_TIMEOUT)
+        .map_err(|_| format!("the applier did not pin the database within {PIN_TIMEOUT:?}"))?
+}
+
 fn send_snapshot(
-    backend: &Backend,
+    view: &Export,
     dir: &Path,
     tx: &mpsc::Sender<Result<SnapshotChunk, String>>,
 ) -> Result<(), String> {
     let mut file = unlinked_temp_file(dir)
         .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
-    let total = write_bolt_snapshot(backend, &mut file)?;
+    let total = write_bolt_snapshot(view, &mut file)?;
     tracing::info!(target: "etcdserver/api/v3rpc", "sending database snapshot to client [{total} bytes]");
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let mut hash = Sha256::new();
@@ -126,13 +142,13 @@ fn unlinked_temp_file(dir: &Path) -> std::io::Result<File> {
 
 /// Writes the backend's contents as an etcd bbolt database into `out`
 /// (from offset 0); returns its size in bytes.
-pub(crate) fn write_bolt_snapshot(backend: &Backend, out: &mut File) -> Result<u64, String> {
+pub(crate) fn write_bolt_snapshot(view: &Export, out: &mut File) -> Result<u64, String> {
     let mut tables = Table::ALL;
     tables.sort_by_key(|t| t.name());
     let mut w =
         BoltWriter::new(BufWriter::with_capacity(1 << 20, &mut *out)).map_err(|e| e.to_string())?;
     {
-        let reader = backend.read().map_err(|e| e.to_string())?;
+        let reader = view;
         for t in tables {
             w.begin_bucket(t.name().as_bytes())
                 .map_err(|e| e.to_string())?;
@@ -140,7 +156,7 @@ pub(crate) fn write_bolt_snapshot(backend: &Backend, out: &mut File) -> Result<u
                 // Revision keys keep their encoding and order: stream them.
                 let mut failed = None;
                 reader
-                    .for_each(t, &[], None, |k, v| match w.put(k, v) {
+                    .for_each(t, |k, v| match w.put(k, v) {
                         Ok(()) => true,
                         Err(e) => {
                             failed = Some(e.to_string());
@@ -155,7 +171,7 @@ pub(crate) fn write_bolt_snapshot(backend: &Backend, out: &mut File) -> Result<u
             }
             let mut entries = BTreeMap::new();
             reader
-                .for_each(t, &[], None, |k, v| {
+                .for_each(t, |k, v| {
                     if let Some((k, v)) = export_entry(t, k, v) {
                         entries.insert(k, v);
                     }

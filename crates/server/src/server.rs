@@ -54,6 +54,8 @@ pub struct EtcdServer {
     pub(crate) lessor: Arc<etcd_lease::Lessor>,
     watch_hub: Arc<etcd_mvcc::watch::WatchHub>,
     pub(crate) v2: Arc<parking_lot::Mutex<etcd_v2store::Store>>,
+    /// Asks the applier for a backend view pinned between two entries.
+    pub(crate) backup_tx: std::sync::mpsc::Sender<crate::backup::ExportReply>,
     pub(crate) auth: Arc<crate::auth::AuthState>,
     pub(crate) alarms: Arc<crate::alarm::AlarmStore>,
     pub(crate) quota: crate::quota::Quota,
@@ -179,6 +181,7 @@ impl EtcdServer {
             );
         }
         let (snapshot_tx, snapshot_requests) = std::sync::mpsc::channel();
+        let (backup_tx, backup_requests) = std::sync::mpsc::channel();
         {
             let node = node.clone();
             transport.set_snapshots(
@@ -195,6 +198,7 @@ impl EtcdServer {
         let watch_hub = crate::watch::start_hub(&kv, cfg.watch_progress_notify_interval_ms)?;
         let applier = Applier {
             snapshot_requests,
+            backup_requests,
             snap_dir: cfg.snap_dir(),
             watch_hub: watch_hub.clone(),
             transport: transport.clone(),
@@ -238,6 +242,7 @@ impl EtcdServer {
             lessor,
             watch_hub,
             v2,
+            backup_tx,
             auth,
             alarms,
             quota,

@@ -93,6 +93,9 @@ pub struct Applier {
     pub(crate) snapshot_index: u64,
     /// Raft messages that need a database snapshot sent with them.
     pub(crate) snapshot_requests: Receiver<etcd_raft_node::raft::eraftpb::Message>,
+    /// Backups (Maintenance.Snapshot) waiting for a view of the backend
+    /// pinned between two entries.
+    pub(crate) backup_requests: Receiver<crate::backup::ExportReply>,
     /// `<member>/snap`, where databases from the leader arrive.
     pub(crate) snap_dir: std::path::PathBuf,
     pub(crate) lease: LeaseApply,
@@ -117,6 +120,9 @@ impl Applier {
             }
             while let Ok(msg) = self.snapshot_requests.try_recv() {
                 snapshot::export(&mut self, msg);
+            }
+            while let Ok(reply) = self.backup_requests.try_recv() {
+                let _ = reply.send(self.backend.export().map_err(|e| e.to_string()));
             }
             if let Err(e) = self.backend.commit_if_due() {
                 fatal(&format!("backend commit failed: {e}"));
