@@ -33,6 +33,11 @@ pub struct Store {
     history: EventHistory,
     hub: WatcherHub,
     stats: Stats,
+    /// `(expiry, path)` of every node given a TTL, earliest first. Entries
+    /// go stale when their node is deleted or its TTL changes; they are
+    /// dropped when met (a live entry's node still has exactly that expiry),
+    /// so the leader's SYNC check costs O(stale entries), not a tree scan.
+    ttl_index: std::collections::BTreeSet<(i64, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,6 +95,7 @@ impl Store {
             history: EventHistory::default(),
             hub: WatcherHub::default(),
             stats: Stats::default(),
+            ttl_index: Default::default(),
         }
     }
 
@@ -106,10 +112,27 @@ impl Store {
     }
 
     /// True when some node has a TTL (the leader then proposes `SYNC`).
-    pub fn has_ttl_keys(&self) -> bool {
-        let mut v = Vec::new();
-        self.root.ttl_nodes(&mut v);
-        !v.is_empty()
+    /// Drops the stale index entries it meets on the way.
+    pub fn has_ttl_keys(&mut self) -> bool {
+        while let Some((t, p)) = self.ttl_index.first().cloned() {
+            if self.ttl_live(t, &p) {
+                return true;
+            }
+            self.ttl_index.pop_first();
+        }
+        false
+    }
+
+    /// Whether the index entry `(t, p)` still describes a node.
+    fn ttl_live(&self, t: i64, p: &str) -> bool {
+        self.lookup(p).is_ok_and(|n| n.expire_ns == Some(t))
+    }
+
+    /// Records that the node at `p` now expires at `expire_ns`.
+    fn track_ttl(&mut self, p: &str, expire_ns: Option<i64>) {
+        if let Some(t) = expire_ns {
+            self.ttl_index.insert((t, p.to_string()));
+        }
     }
 
     fn read_only(p: &str) -> bool {
@@ -313,6 +336,7 @@ impl Store {
         n.expire_ns = ttl.expire_ns.filter(|t| *t >= MIN_EXPIRE_NS);
         e.node.value = Some(value);
         e.node.expiration_ns = n.expire_ns;
+        self.track_ttl(&p, e.node.expiration_ns);
         self.finish_write(&mut e, ttl.refresh);
         Ok(e)
     }
@@ -356,6 +380,7 @@ impl Store {
         }
         n.expire_ns = ttl.expire_ns.filter(|t| *t >= MIN_EXPIRE_NS);
         e.node.expiration_ns = n.expire_ns;
+        self.track_ttl(&p, e.node.expiration_ns);
         self.finish_write(&mut e, ttl.refresh);
         self.index = next;
         Ok(e)
@@ -421,6 +446,7 @@ impl Store {
         e.node.expiration_ns = expire_ns;
         children.insert(name.to_string(), node);
         self.index = next;
+        self.track_ttl(&p, expire_ns);
         Ok(e)
     }
 
@@ -508,12 +534,12 @@ impl Store {
     /// (the leader's time in a `SYNC` request), earliest first, each at its
     /// own index. Returns the expire events.
     pub fn delete_expired(&mut self, cutoff_ns: i64) -> Vec<Event> {
-        let mut due = Vec::new();
-        self.root.ttl_nodes(&mut due);
-        due.retain(|(t, _)| *t <= cutoff_ns);
-        due.sort();
         let mut events = Vec::new();
-        for (t, p) in due {
+        while let Some((t, p)) = self.ttl_index.first().cloned() {
+            if t > cutoff_ns {
+                break;
+            }
+            self.ttl_index.pop_first();
             let Ok(n) = self.lookup(&p) else { continue };
             if n.expire_ns != Some(t) {
                 continue;
@@ -583,6 +609,9 @@ impl Store {
         self.root = s.root;
         self.index = s.index;
         self.history = s.history;
+        let mut ttl = Vec::new();
+        self.root.ttl_nodes(&mut ttl);
+        self.ttl_index = ttl.into_iter().collect();
         Ok(())
     }
 }

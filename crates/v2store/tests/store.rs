@@ -274,3 +274,33 @@ fn snapshot_round_trip() {
         "/1/a/b"
     );
 }
+
+/// The TTL index: refreshes, deletes and recoveries leave no live-looking
+/// entries behind, and expiry after a recovery still happens in order.
+#[test]
+fn ttl_index_follows_refreshes_deletes_and_recovery() {
+    let mut s = Store::new();
+    let ttl = |secs: i64| TtlOptions {
+        expire_ns: Some(T0 + secs * SEC),
+        refresh: false,
+    };
+    for secs in 1..=100 {
+        s.set("/1/r", false, "v", ttl(secs)).unwrap();
+    }
+    s.set("/1/gone", false, "v", ttl(3)).unwrap();
+    s.delete("/1/gone", false, false).unwrap();
+    s.set("/1/later", false, "v", ttl(200)).unwrap();
+    // Only the newest expiry of /1/r counts: nothing is due at 99 s.
+    assert!(s.delete_expired(T0 + 99 * SEC).is_empty());
+    let saved = s.save();
+    let mut r = Store::new();
+    r.recover(&saved).unwrap();
+    for store in [&mut s, &mut r] {
+        assert!(store.has_ttl_keys());
+        let ev = store.delete_expired(T0 + 150 * SEC);
+        assert_eq!(ev.iter().map(|e| e.node.key.as_str()).collect::<Vec<_>>(), ["/1/r"]);
+        assert!(store.has_ttl_keys());
+        store.delete("/1/later", false, false).unwrap();
+        assert!(!store.has_ttl_keys());
+    }
+}
