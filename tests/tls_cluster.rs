@@ -128,3 +128,60 @@ fn peer_with_another_cn_is_refused() {
         assert!(!m.log().contains(common::READY_LINE));
     }
 }
+
+#[test]
+fn member_joins_a_peer_tls_cluster() {
+    let pki = Pki::new();
+    let mut args = pki.client_auth_flags();
+    args.extend(pki.peer_auth_flags());
+    let members = cluster(&args, true);
+    let ep = members[0].client_url("https");
+    let put = ctl(&ep, &pki.ctl_flags("client"), &["put", "before-join", "1"]);
+    assert_eq!(put.code, 0, "{}", put.stderr);
+    let mut joiner = Member::reserve();
+    // etcd refuses a member change until every member has been connected
+    // for a while ("etcdserver: unhealthy cluster"): retry, bounded.
+    let peer_urls = format!("--peer-urls={}", joiner.peer_url("https"));
+    let mut add = ctl(
+        &ep,
+        &pki.ctl_flags("client"),
+        &["member", "add", "m3", &peer_urls],
+    );
+    let added = wait_until(Duration::from_secs(30), || {
+        if add.code != 0 && add.stderr.contains("unhealthy cluster") {
+            add = ctl(
+                &ep,
+                &pki.ctl_flags("client"),
+                &["member", "add", "m3", &peer_urls],
+            );
+        }
+        add.code == 0 || !add.stderr.contains("unhealthy cluster")
+    });
+    assert!(added && add.code == 0, "{}", add.stderr);
+    let initial = add
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ETCD_INITIAL_CLUSTER=\""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("member add printed {}", add.stdout))
+        .to_string();
+    let mut all = vec![
+        format!("--listen-client-urls={}", joiner.client_url("https")),
+        format!("--advertise-client-urls={}", joiner.client_url("https")),
+        format!("--listen-peer-urls={}", joiner.peer_url("https")),
+        format!("--initial-advertise-peer-urls={}", joiner.peer_url("https")),
+        format!("--initial-cluster={initial}"),
+        "--initial-cluster-state=existing".to_string(),
+        "--initial-cluster-token=tls-cluster".to_string(),
+    ];
+    all.extend(args.iter().cloned());
+    // Joining asks the others for the member list over peer TLS first.
+    joiner.spawn(&server_binary(), "m3", &all);
+    joiner.wait_ready();
+    let got = ctl(
+        &joiner.client_url("https"),
+        &pki.ctl_flags("client"),
+        &["get", "before-join", "--print-value-only"],
+    );
+    assert_eq!(got.stdout, "1\n", "{}\n{}", got.stderr, joiner.log());
+}

@@ -7,6 +7,8 @@
 //!   every browser test fails with a message saying what to install.
 //! - Every wait is a bounded poll of a condition in the page (or of etcdctl);
 //!   every socket has a timeout. chromedriver is killed by its own PID on drop.
+//! - The server is always our own binary (the UI is etcd-rs's; the real etcd
+//!   has none), also when `ETCD_RS_TEST_ETCD` points elsewhere.
 //! - Screenshots of the main pages are written to `docs/ui/*.png` (linked from
 //!   `docs/ui.md`).
 //! - The WebDriver client is a few lines of HTTP/1.1 over `TcpStream`, enough
@@ -21,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use common::cluster::{Cluster, ClusterOpts};
 use common::{free_port, EtcdOpts, EtcdProcess};
 use serde_json::{json, Value};
 
@@ -133,6 +136,8 @@ fn gateway(etcd: &EtcdProcess, path: &str, body: &Value) -> Value {
 /// A headless Chromium session through chromedriver.
 struct Browser {
     driver: Child,
+    /// TMPDIR and profile of chromedriver and Chromium, removed on drop.
+    _tmp: tempfile::TempDir,
     addr: String,
     session: String,
 }
@@ -147,15 +152,22 @@ impl Browser {
             );
         }
         let port = free_port();
+        let tmp = tempfile::Builder::new()
+            .prefix("etcd-rs-web-ui")
+            .tempdir()
+            .expect("tempdir");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn chromedriver");
         let addr = format!("127.0.0.1:{port}");
+        let profile = tmp.path().join("profile");
         let mut b = Browser {
             driver,
+            _tmp: tmp,
             addr,
             session: String::new(),
         };
@@ -171,7 +183,8 @@ impl Browser {
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1360,860", "--lang=en-US"]
+                         "--window-size=1360,860", "--lang=en-US",
+                         format!("--user-data-dir={}", profile.display())]
             },
             "timeouts": {"script": 30000, "pageLoad": 30000, "implicit": 0}
         }}});
@@ -212,6 +225,15 @@ impl Browser {
             "POST",
             "/execute/sync",
             json!({ "script": script, "args": args }),
+        )
+    }
+
+    /// Runs an async `script` that calls `arguments[arguments.length - 1]` with its result.
+    fn js_async(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({ "script": script, "args": [] }),
         )
     }
 
@@ -342,9 +364,15 @@ impl Drop for Browser {
     }
 }
 
+/// Our etcd always, even under `ETCD_RS_TEST_ETCD`: the UI is etcd-rs's own.
+fn our_etcd() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_etcd"))
+}
+
 fn start_etcd(args: &[&str]) -> EtcdProcess {
     EtcdProcess::start(EtcdOpts {
         args: args.iter().map(|s| s.to_string()).collect(),
+        binary: Some(our_etcd()),
         ..Default::default()
     })
 }
@@ -603,6 +631,32 @@ fn tree_pages_100k_keys_without_loading_them() {
     b.wait_for(
         "search results",
         "return document.querySelectorAll('#search-list li').length === 100",
+        json!([]),
+    );
+    // Substring search scans in bounded steps and asks before going on.
+    b.select("#search-mode", "substring");
+    b.type_into("#search", "55555");
+    b.click("#search-form button[type=submit]");
+    b.wait_for(
+        "the first scan step",
+        "return document.getElementById('search-summary').textContent.includes('20000 keys scanned so far')",
+        json!([]),
+    );
+    for _ in 0..5 {
+        if b.text("#search-list").contains("/big/k055555") {
+            break;
+        }
+        let before = b.text("#search-summary");
+        b.click("#search-more");
+        b.wait_for(
+            "the next scan step",
+            "return document.getElementById('search-summary').textContent !== arguments[0]",
+            json!([before]),
+        );
+    }
+    b.wait_for(
+        "the substring match",
+        "return document.getElementById('search-list').textContent.includes('/big/k055555')",
         json!([]),
     );
 }
@@ -875,4 +929,108 @@ fn cluster_leases_v2_and_value_formats() {
     b.click("#kv-save");
     b.wait_msg("Not saved: Invalid YAML");
     assert!(ctl_get(&etcd, "/conf.yaml").contains("hosts: [a, b]"));
+}
+
+/// Three members: every row filled from its own member, one leader, and a
+/// member that is down shown as unreachable.
+#[test]
+fn cluster_page_shows_every_member_and_a_dead_one() {
+    let mut c = Cluster::start(
+        3,
+        ClusterOpts {
+            binary: Some(our_etcd()),
+            ..Default::default()
+        },
+    );
+    let leader = c.wait_leader(Duration::from_secs(20));
+    let down = (leader + 1) % 3;
+    let viewer = (leader + 2) % 3;
+    c.kill9(down);
+    let b = Browser::start();
+    b.goto(&format!("{}/ui/#/cluster", c.client_url(viewer)));
+    b.wait_for(
+        "three filled rows",
+        "const rows = [...document.querySelectorAll('#members tbody tr')]; \
+         return rows.length === 3 && rows.every(r => !r.cells[11].textContent.includes('…'));",
+        json!([]),
+    );
+    let roles: Vec<String> = (0..3)
+        .map(|i| {
+            let id = format!("{:x}", c.member_id(i));
+            b.js(
+                "const r = [...document.querySelectorAll('#members tbody tr')].find(r => r.cells[1].textContent === arguments[0]); \
+                 return r ? r.cells[4].textContent + '/' + r.cells[11].textContent : 'missing';",
+                json!([id]),
+            )
+            .as_str()
+            .unwrap()
+            .to_string()
+        })
+        .collect();
+    assert_eq!(roles[leader], "leader/healthy", "{roles:?}");
+    assert_eq!(roles[viewer], "follower/healthy", "{roles:?}");
+    assert_eq!(roles[down], "unreachable/unreachable", "{roles:?}");
+    b.screenshot("cluster-3");
+}
+
+/// The page's tree paging (web/js/paging.js), run in the browser against a
+/// brute-force model: for random binary keys, separators of one and two
+/// bytes, prefixes (empty, nested, all-0xff) and page sizes down to one,
+/// reading every page gives exactly the distinct children in key order.
+#[test]
+fn tree_paging_matches_a_brute_force_model() {
+    let etcd = start_etcd(&[]);
+    let b = Browser::start();
+    b.goto(&ui_url(&etcd));
+    let failures = b.js_async(
+        r#"
+const done = arguments[arguments.length - 1];
+(async () => {
+  const { listPage, childOf } = await import('./js/paging.js');
+  const { cmp } = await import('./js/bytes.js');
+  const bytes = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  let seed = 7;
+  const rnd = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n; };
+  const alphabet = [0x2f, 0x61, 0x62, 0x00, 0xff, 0x3a];
+  const uniq = new Map();
+  for (let i = 0; i < 3000; i++) {
+    const k = new Uint8Array(1 + rnd(8));
+    for (let j = 0; j < k.length; j++) k[j] = alphabet[rnd(alphabet.length)];
+    uniq.set(k.join(','), k);
+  }
+  const keys = [...uniq.values()].sort(cmp);
+  const lower = (k) => { let lo = 0, hi = keys.length; while (lo < hi) { const m = (lo + hi) >> 1; if (cmp(keys[m], k) < 0) lo = m + 1; else hi = m; } return lo; };
+  let fetched = 0;
+  const range = async (from, end, limit) => {
+    const all = end.length === 1 && end[0] === 0;
+    let i = lower(from);
+    const out = [];
+    while (i < keys.length && (all || cmp(keys[i], end) < 0) && out.length < limit) out.push(keys[i++]);
+    fetched += out.length;
+    return { keys: out, more: i < keys.length && (all || cmp(keys[i], end) < 0) };
+  };
+  const show = (c) => (c.dir ? 'D' : 'L') + Array.from(c.full).join('.');
+  const failures = [];
+  for (const sep of ['/', ':', '//']) for (const prefix of ['', '/', '/a/', 'a', '\xff', 'b:']) for (const want of [1, 3, 100]) {
+    const s = bytes(sep), p = bytes(prefix);
+    const expected = [];
+    for (const k of keys) {
+      const c = childOf(p, s, k);
+      if (c && (!expected.length || expected[expected.length - 1] !== show(c))) expected.push(show(c));
+    }
+    const got = [];
+    let cursor = null, pages = 0;
+    do {
+      const page = await listPage(range, p, s, cursor, want);
+      got.push(...page.children.map(show));
+      cursor = page.cursor;
+    } while (cursor && ++pages < 10000);
+    if (got.join(' ') !== expected.join(' ')) failures.push(`sep ${JSON.stringify(sep)} prefix ${JSON.stringify(prefix)} want ${want}: got ${got.length} children, expected ${expected.length}`);
+  }
+  done({ failures, keys: keys.length, fetched });
+})().catch((e) => done({ failures: ['exception: ' + e.stack] }));
+"#,
+    );
+    assert_eq!(failures["failures"], json!([]), "{failures}");
+    assert!(failures["keys"].as_u64().unwrap() > 1000, "{failures}");
 }

@@ -1,186 +1,217 @@
-//! `benchmark`: a load generator in the spirit of etcd's `tools/benchmark`.
+//! `benchmark`: etcd's `tools/benchmark`, a low-level load generator talking
+//! gRPC to etcd (ours or the real one) directly.
 //!
-//! `benchmark --endpoints=127.0.0.1:2379 --clients=1 put --total=10000`
-//! prints etcd's summary (total, slowest, fastest, average, stddev,
-//! requests/sec) and latency percentiles, so runs against etcd and etcd-rs
-//! compare side by side. Every run is bounded by `--total`.
+//! `benchmark --endpoints=127.0.0.1:2379 --conns=100 --clients=1000 put --total=100000`
+//!
+//! Global flags (accepted before or after the command): `--endpoints`,
+//! `--conns`, `--clients`, `--target-leader`, `--precise`, `--dial-timeout`.
+//! Commands: `put`, `range`, `txn-put`, `txn-mixed`, `watch`, `watch-get`,
+//! `watch-latency`, `lease-keepalive`, `stm`, one file each.
+//!
+//! Output contract:
+//! - stdout carries etcd's text report(s) (`Summary:` …, see report.rs) with
+//!   etcd's headings (`bench with linearizable range`, `Watch creation summary:` …),
+//!   then, always as the very last line, one JSON object:
+//!   `{"benchmark":"<command>","reports":[{"name":…,"ok":…,"errors":…,"total_secs":…,
+//!   "requests_per_sec":…,"average_secs":…,"p50_secs":…,"p90_secs":…,"p99_secs":…,…}],
+//!   "extra":{…}}` — scripts read that line (`tail -n1`), people read the rest.
+//! - stderr carries the progress bar (redrawn only on a terminal) and errors.
+//! - Every command is bounded by its `--total` (watch: `--put-total`, watch-get:
+//!   `--watchers`×`--events`), and waits for watch events at most
+//!   [`EVENT_WAIT`]; the exit code is non-zero when setup fails.
 
+mod conn;
+mod keys;
+mod lease;
+mod limiter;
+mod progress;
+mod put;
+mod range;
 mod report;
+mod runner;
+mod stm;
+mod txn_mixed;
+mod txn_put;
 mod watch;
+mod watch_get;
+mod watch_latency;
+mod watch_stream;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use etcd_proto::etcdserverpb::kv_client::KvClient;
-use etcd_proto::etcdserverpb::{PutRequest, RangeRequest};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::report::Report;
+
+/// Longest wait for watch events still in flight after the last put.
+pub const EVENT_WAIT: Duration = Duration::from_secs(30);
+/// Largest gRPC message accepted from the server.
+pub const MAX_RECV_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Parser)]
-#[command(name = "benchmark", about = "A low-level benchmark tool for etcd3")]
+#[command(
+    name = "benchmark",
+    about = "A low-level benchmark tool for etcd3",
+    long_about = "benchmark is a low-level benchmark tool for etcd3.\nIt uses gRPC client directly and does not depend on\netcd client library."
+)]
 struct Cli {
-    /// gRPC endpoints.
-    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:2379")]
+    /// gRPC endpoints
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "127.0.0.1:2379",
+        global = true
+    )]
     endpoints: Vec<String>,
-    /// Total number of gRPC connections.
-    #[arg(long, default_value_t = 1)]
+    /// Total number of gRPC connections
+    #[arg(long, default_value_t = 1, global = true)]
     conns: usize,
-    /// Total number of gRPC clients.
-    #[arg(long, default_value_t = 1)]
+    /// Total number of gRPC clients
+    #[arg(long, default_value_t = 1, global = true)]
     clients: usize,
+    /// connect only to the leader node
+    #[arg(long = "target-leader", global = true)]
+    target_leader: bool,
+    /// use full floating point precision
+    #[arg(long, global = true)]
+    precise: bool,
+    /// dial timeout for client connections (e.g. 2s, 500ms; 0 means 5s)
+    #[arg(long = "dial-timeout", default_value = "0s", value_parser = parse_duration, global = true)]
+    dial_timeout: Duration,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Benchmark put.
-    Put {
-        /// Total number of put requests.
-        #[arg(long, default_value_t = 10000)]
-        total: u64,
-        /// Key size of put request.
-        #[arg(long = "key-size", default_value_t = 8)]
-        key_size: usize,
-        /// Value size of put request.
-        #[arg(long = "val-size", default_value_t = 8)]
-        val_size: usize,
-        /// Maximum possible keys.
-        #[arg(long = "key-space-size", default_value_t = 1)]
-        key_space_size: u64,
-        /// Use sequential keys.
-        #[arg(long = "sequential-keys")]
-        sequential_keys: bool,
-    },
-    /// Puts while many watchers are open (etcd's `benchmark watch`).
-    WatchPut {
-        /// Watch streams.
-        #[arg(long, default_value_t = 10)]
-        streams: usize,
-        /// Watchers per stream (each on its own key).
-        #[arg(long = "watchers-per-stream", default_value_t = 100)]
-        watchers_per_stream: usize,
-        /// Total number of puts on the watched keys.
-        #[arg(long, default_value_t = 10000)]
-        total: u64,
-    },
-    /// Benchmark range.
-    Range {
-        /// The key to range over.
-        key: String,
-        /// Range end (exclusive).
-        end: Option<String>,
-        /// Total number of range requests.
-        #[arg(long, default_value_t = 10000)]
-        total: u64,
-        /// Linearizable (l) or Serializable (s).
-        #[arg(long, default_value = "l")]
-        consistency: String,
-    },
+    /// Benchmark put
+    Put(put::Args),
+    /// Benchmark range
+    Range(range::Args),
+    /// Benchmark txn-put
+    TxnPut(txn_put::Args),
+    /// Benchmark a mixed load of txn-put & txn-range.
+    TxnMixed(txn_mixed::Args),
+    /// Benchmark watch
+    Watch(watch::Args),
+    /// Benchmark watch with get
+    WatchGet(watch_get::Args),
+    /// Benchmark watch latency
+    WatchLatency(watch_latency::Args),
+    /// Benchmark lease keepalive
+    LeaseKeepalive(lease::Args),
+    /// Benchmark STM
+    Stm(stm::Args),
+}
+
+/// Parses Go-style durations: `500ms`, `2s`, `1m`, `0`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "us" | "µs" => n / 1e6,
+        "ns" => n / 1e9,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("invalid duration {s:?}")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid duration {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// What every command gets: the open connections and the global flags.
+pub struct Ctx {
+    /// `--conns` channels.
+    pub channels: Vec<Channel>,
+    /// `--clients`.
+    pub clients: usize,
+    /// `--precise`.
+    pub precise: bool,
+    /// The endpoints actually used.
+    pub endpoints: Vec<String>,
+}
+
+impl Ctx {
+    /// The channel client `i` uses.
+    pub fn channel(&self, i: usize) -> Channel {
+        self.channels[i % self.channels.len()].clone()
+    }
+}
+
+/// What a command hands back for the JSON line.
+pub struct Outcome {
+    /// Its reports in print order.
+    pub reports: Vec<Report>,
+    /// Command-specific numbers (e.g. events expected/received).
+    pub extra: serde_json::Value,
+}
+
+impl From<Vec<Report>> for Outcome {
+    fn from(reports: Vec<Report>) -> Outcome {
+        Outcome {
+            reports,
+            extra: serde_json::json!({}),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(run(cli))
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let code = rt.block_on(run(cli))?;
+    // Leave open watch streams and connections behind without waiting on them.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    std::process::exit(code);
 }
 
-async fn connect(endpoints: &[String], conns: usize) -> anyhow::Result<Vec<KvClient<Channel>>> {
-    let mut out = Vec::with_capacity(conns);
-    for i in 0..conns.max(1) {
-        let ep = &endpoints[i % endpoints.len()];
-        let url = if ep.contains("://") { ep.clone() } else { format!("http://{ep}") };
-        let channel = Endpoint::from_shared(url)?.connect().await?;
-        out.push(KvClient::new(channel).max_decoding_message_size(usize::MAX));
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if cli.clients == 0 || cli.conns == 0 {
+        anyhow::bail!("--clients and --conns must be positive");
     }
-    Ok(out)
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let conns = connect(&cli.endpoints, cli.conns).await?;
-    if let Cmd::WatchPut { streams, watchers_per_stream, total } = cli.cmd {
-        let ep = &cli.endpoints[0];
-        let url = if ep.contains("://") { ep.clone() } else { format!("http://{ep}") };
-        let channel = Endpoint::from_shared(url)?.connect().await?;
-        let settings = watch::WatchPut { streams, watchers_per_stream, total, clients: cli.clients };
-        print!("{}", watch::run(channel, conns[0].clone(), settings).await?);
-        return Ok(());
-    }
-    let (total, op): (u64, Arc<dyn Fn(u64) -> Op + Send + Sync>) = match cli.cmd {
-        Cmd::Put { total, key_size, val_size, key_space_size, sequential_keys } => {
-            let value = vec![b'x'; val_size];
-            let space = key_space_size.max(1);
-            (
-                total,
-                Arc::new(move |i| {
-                    let n = if sequential_keys { i % space } else { pseudo_random(i) % space };
-                    let mut key = n.to_le_bytes().to_vec();
-                    key.resize(key_size.max(8), 0);
-                    Op::Put(PutRequest { key, value: value.clone(), ..Default::default() })
-                }),
-            )
-        }
-        Cmd::WatchPut { .. } => unreachable!("handled above"),
-        Cmd::Range { key, end, total, consistency } => {
-            let req = RangeRequest {
-                key: key.into_bytes(),
-                range_end: end.map(String::into_bytes).unwrap_or_default(),
-                serializable: consistency == "s",
-                ..Default::default()
-            };
-            (total, Arc::new(move |_| Op::Range(req.clone())))
+    let channels = match conn::open(
+        &cli.endpoints,
+        cli.conns,
+        cli.target_leader,
+        cli.dial_timeout,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return Ok(1);
         }
     };
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..cli.clients.max(1) {
-        let mut client = conns[c % conns.len()].clone();
-        let next = next.clone();
-        let op = op.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0u64;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let t = Instant::now();
-                let ok = match op(i) {
-                    Op::Put(r) => client.put(r).await.is_ok(),
-                    Op::Range(r) => client.range(r).await.is_ok(),
-                };
-                if ok {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    let mut all: Vec<Duration> = Vec::with_capacity(total as usize);
-    let mut errors = 0;
-    for t in tasks {
-        let (lat, e) = t.await?;
-        all.extend(lat);
-        errors += e;
-    }
-    print!("{}", report::render(&all, started.elapsed(), errors));
-    Ok(())
-}
-
-enum Op {
-    Put(PutRequest),
-    Range(RangeRequest),
-}
-
-/// A fixed mixing function: reproducible "random" keys without a dependency.
-fn pseudo_random(i: u64) -> u64 {
-    let mut x = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+    let ctx = Ctx {
+        channels,
+        clients: cli.clients,
+        precise: cli.precise,
+        endpoints: cli.endpoints.clone(),
+    };
+    let (name, outcome) = match cli.cmd {
+        Cmd::Put(a) => ("put", put::run(&ctx, a).await?),
+        Cmd::Range(a) => ("range", range::run(&ctx, a).await?),
+        Cmd::TxnPut(a) => ("txn-put", txn_put::run(&ctx, a).await?),
+        Cmd::TxnMixed(a) => ("txn-mixed", txn_mixed::run(&ctx, a).await?),
+        Cmd::Watch(a) => ("watch", watch::run(&ctx, a).await?),
+        Cmd::WatchGet(a) => ("watch-get", watch_get::run(&ctx, a).await?),
+        Cmd::WatchLatency(a) => ("watch-latency", watch_latency::run(&ctx, a).await?),
+        Cmd::LeaseKeepalive(a) => ("lease-keepalive", lease::run(&ctx, a).await?),
+        Cmd::Stm(a) => ("stm", stm::run(&ctx, a).await?),
+    };
+    let line = serde_json::json!({
+        "benchmark": name,
+        "reports": outcome.reports.iter().map(Report::json).collect::<Vec<_>>(),
+        "extra": outcome.extra,
+    });
+    println!("{line}");
+    Ok(0)
 }

@@ -54,7 +54,8 @@ fn main() {
         .build()
         .expect("tokio runtime");
     if let Err(e) = runtime.block_on(run(cfg)) {
-        tracing::error!(target: "etcdmain", "{e:#}");
+        // etcd ends a failed start with `plog.Fatalf` (level C).
+        tracing::error!(target: "etcdmain", critical = true, "{e:#}");
         std::process::exit(1);
     }
 }

@@ -123,7 +123,9 @@ fn suggestions(cmd: &Cmd, typed: &str) -> String {
         .subs
         .iter()
         .map(|c| c.name())
-        .filter(|n| levenshtein(&lower, &n.to_lowercase()) <= 2 || n.to_lowercase().starts_with(&lower))
+        .filter(|n| {
+            levenshtein(&lower, &n.to_lowercase()) <= 2 || n.to_lowercase().starts_with(&lower)
+        })
         .collect();
     if names.is_empty() {
         return String::new();
@@ -261,7 +263,9 @@ pub fn parse_flags(path: &[&'static Cmd], words: &[String]) -> Result<Parsed, St
 
 fn set(p: &mut Parsed, flag: &'static Flag, value: &str, shown: String) -> Result<(), String> {
     if let Err(e) = validate(flag.kind, value) {
-        return Err(format!("invalid argument {value:?} for {shown:?} flag: {e}"));
+        return Err(format!(
+            "invalid argument {value:?} for {shown:?} flag: {e}"
+        ));
     }
     if flag.name == "help" {
         p.help = parse_bool(value).unwrap_or(false);
@@ -307,7 +311,8 @@ pub fn parse_int(v: &str) -> Result<i64, String> {
         _ => (false, v),
     };
     let body_nu = body.replace('_', "");
-    let (radix, digits) = if let Some(d) = body_nu.strip_prefix("0x").or(body_nu.strip_prefix("0X")) {
+    let (radix, digits) = if let Some(d) = body_nu.strip_prefix("0x").or(body_nu.strip_prefix("0X"))
+    {
         (16, d.to_string())
     } else if let Some(d) = body_nu.strip_prefix("0b").or(body_nu.strip_prefix("0B")) {
         (2, d.to_string())
@@ -324,9 +329,15 @@ pub fn parse_int(v: &str) -> Result<i64, String> {
     let mag = u128::from_str_radix(&digits, radix).map_err(|_| syntax())?;
     let limit = if neg { 1u128 << 63 } else { (1u128 << 63) - 1 };
     if mag > limit {
-        return Err(format!("strconv.ParseInt: parsing {v:?}: value out of range"));
+        return Err(format!(
+            "strconv.ParseInt: parsing {v:?}: value out of range"
+        ));
     }
-    Ok(if neg { (mag as i128).wrapping_neg() as i64 } else { mag as i64 })
+    Ok(if neg {
+        (mag as i128).wrapping_neg() as i64
+    } else {
+        mag as i64
+    })
 }
 
 impl Parsed {
@@ -337,7 +348,11 @@ impl Parsed {
 
     /// Command path without the root, e.g. `lease grant`.
     pub fn name(&self) -> String {
-        self.path[1..].iter().map(|c| c.name()).collect::<Vec<_>>().join(" ")
+        self.path[1..]
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Whether the flag was given on the command line.

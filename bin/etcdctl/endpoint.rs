@@ -19,14 +19,20 @@ pub async fn endpoints_from_cluster(p: &Parsed, g: &Globals) -> Vec<String> {
     }
     let mut no_auth = g.clone();
     no_auth.credentials = None;
-    let c = connect(&no_auth).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let c = connect(&no_auth)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     let members = c.member_list().await.unwrap_or_else(|e| {
         fail(
             EXIT_ERROR,
             &format!("failed to fetch endpoints from etcd cluster member list: {e}"),
         )
     });
-    members.members.into_iter().flat_map(|m| m.client_ur_ls).collect()
+    members
+        .members
+        .into_iter()
+        .flat_map(|m| m.client_ur_ls)
+        .collect()
 }
 
 async fn probe(g: Globals, ep: String) -> EpHealth {

@@ -33,7 +33,9 @@ pub fn exit(code: i32) -> ! {
 
 /// Civil date-time (UTC) of `now`: (year, month, day, h, m, s, micros).
 fn now_parts() -> (i64, u32, u32, u64, u64, u64, u32) {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs();
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
@@ -47,7 +49,15 @@ fn now_parts() -> (i64, u32, u32, u64, u64, u64, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem / 3600, (rem / 60) % 60, rem % 60, d.subsec_micros())
+    (
+        year,
+        month,
+        day,
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_micros(),
+    )
 }
 
 /// A capnslog line as etcd's `pkg/flags` prints it:
@@ -55,7 +65,10 @@ fn now_parts() -> (i64, u32, u32, u64, u64, u64, u32) {
 pub fn capnslog(level: char, msg: &str) {
     let (y, mo, d, h, mi, s, us) = now_parts();
     let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06} {level} | pkg/flags: {msg}");
+    let _ = writeln!(
+        e,
+        "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06} {level} | pkg/flags: {msg}"
+    );
 }
 
 /// A zap JSON warning as etcd's Go client logs a failed unary attempt.
@@ -74,7 +87,9 @@ pub fn retry_warning(target: &str, attempt: u32, error: &str) {
 
 /// A random client id in UUID form (only used in log targets).
 pub fn client_uuid() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let x = (d.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32);
     let y = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     format!(

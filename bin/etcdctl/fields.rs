@@ -21,7 +21,7 @@ fn kv(pfx: &str, kv: &KeyValue) {
 
 /// The four header lines.
 pub fn hdr(h: &Option<ResponseHeader>) {
-    let h = h.clone().unwrap_or_default();
+    let h = (*h).unwrap_or_default();
     out(&format!(
         "\"ClusterID\" : {}\n\"MemberID\" : {}\n\"Revision\" : {}\n\"RaftTerm\" : {}\n",
         h.cluster_id, h.member_id, h.revision, h.raft_term
@@ -60,16 +60,23 @@ pub fn txn(r: &TxnResponse) {
             Some(Response::ResponseDeleteRange(x)) => del(x),
             Some(Response::ResponsePut(x)) => put(x),
             Some(Response::ResponseRange(x)) => get(x),
-            other => out(&format!("\"Unknown\" : {}\n", quote(format!("{other:?}").as_bytes()))),
+            other => out(&format!(
+                "\"Unknown\" : {}\n",
+                quote(format!("{other:?}").as_bytes())
+            )),
         }
     }
 }
 
 /// One watch response.
 pub fn watch(r: &WatchResponse) {
-    hdr(&Some(r.header.clone().unwrap_or_default()));
+    hdr(&Some(r.header.unwrap_or_default()));
     for e in &r.events {
-        out(if e.r#type == 1 { "\"Type\" : DELETE\n" } else { "\"Type\" : PUT\n" });
+        out(if e.r#type == 1 {
+            "\"Type\" : DELETE\n"
+        } else {
+            "\"Type\" : PUT\n"
+        });
         if let Some(p) = &e.prev_kv {
             kv("Prev", p);
         }
@@ -113,7 +120,11 @@ pub fn leases(r: &LeaseLeasesResponse) {
 pub fn member_list(r: &MemberListResponse) {
     hdr(&r.header);
     for m in &r.members {
-        let mut s = format!("\"ID\" : {}\n\"Name\" : {}\n", m.id, quote(m.name.as_bytes()));
+        let mut s = format!(
+            "\"ID\" : {}\n\"Name\" : {}\n",
+            m.id,
+            quote(m.name.as_bytes())
+        );
         for u in &m.peer_ur_ls {
             s.push_str(&format!("\"PeerURL\" : {}\n", quote(u.as_bytes())));
         }
@@ -161,7 +172,11 @@ pub fn endpoint_status(st: &[(String, StatusResponse)]) {
 pub fn endpoint_hashkv(hs: &[(String, HashKvResponse)]) {
     for (ep, r) in hs {
         hdr(&r.header);
-        out(&format!("\"Endpoint\" : {}\n\"Hash\" : {}\n\n", quote(ep.as_bytes()), r.hash));
+        out(&format!(
+            "\"Endpoint\" : {}\n\"Hash\" : {}\n\n",
+            quote(ep.as_bytes()),
+            r.hash
+        ));
     }
 }
 

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use etcd_client::{AttemptError, Client, ClientConfig, Error};
 
 use crate::cli::{validate, Parsed};
-use crate::exit::{capnslog, client_uuid, exit, fail, retry_warning, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR};
+use crate::exit::{
+    capnslog, client_uuid, exit, fail, retry_warning, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR,
+};
 use crate::gofmt::parse_duration;
 use crate::printer::{Format, Printer};
 use crate::spec::{Flag, Kind};
@@ -143,15 +145,23 @@ pub fn globals(p: &mut Parsed) -> Globals {
     apply_env(p);
     for name in ["cert", "key", "cacert"] {
         if p.changed(name) && p.string(name).is_empty() {
-            fail(EXIT_BAD_ARGS, &format!("empty string is passed to --{name} option"));
+            fail(
+                EXIT_BAD_ARGS,
+                &format!("empty string is passed to --{name} option"),
+            );
         }
     }
-    let tls = ["cert", "key", "cacert"].iter().any(|n| !p.string(n).is_empty())
+    let tls = ["cert", "key", "cacert"]
+        .iter()
+        .any(|n| !p.string(n).is_empty())
         || !p.bool("insecure-transport")
         || endpoints(p).iter().any(|e| e.starts_with("https://"));
     if tls {
         // TLS client support is not built yet (see report); refuse clearly.
-        fail(EXIT_BAD_ARGS, "TLS client connections are not supported by this etcdctl yet");
+        fail(
+            EXIT_BAD_ARGS,
+            "TLS client connections are not supported by this etcdctl yet",
+        );
     }
     let credentials = credentials(p);
     let format = format(p);
@@ -195,7 +205,11 @@ pub fn client_config(g: &Globals, endpoints: Vec<String>) -> ClientConfig {
         endpoints.first().cloned().unwrap_or_default()
     );
     let hook = Arc::new(move |e: &AttemptError| {
-        retry_warning(&target, e.attempt, &etcd_client::error::grpc_error_string(&e.status));
+        retry_warning(
+            &target,
+            e.attempt,
+            &etcd_client::error::grpc_error_string(&e.status),
+        );
     });
     let mut cfg = ClientConfig::new(endpoints)
         .dial_timeout(g.dial_timeout)
@@ -217,11 +231,17 @@ pub async fn connect_to(g: &Globals, endpoints: Vec<String>) -> Result<Client, E
     loop {
         match Client::connect(cfg.clone()).await {
             Ok(c) => return Ok(c),
-            Err(Error::Unreachable { .. }) if Instant::now() + Duration::from_millis(100) < deadline => {
+            Err(Error::Unreachable { .. })
+                if Instant::now() + Duration::from_millis(100) < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(Error::Unreachable { .. }) => {
-                let target = format!("endpoint://client-{}/{}", client_uuid(), endpoints.first().cloned().unwrap_or_default());
+                let target = format!(
+                    "endpoint://client-{}/{}",
+                    client_uuid(),
+                    endpoints.first().cloned().unwrap_or_default()
+                );
                 retry_warning(
                     &target,
                     0,

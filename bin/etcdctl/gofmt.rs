@@ -51,7 +51,7 @@ pub fn unquote_prefix(s: &str) -> Option<(Vec<u8>, &str)> {
     let s = s.trim_start();
     if let Some(rest) = s.strip_prefix('`') {
         let end = rest.find('`')?;
-        return Some((rest[..end].as_bytes().to_vec(), &rest[end + 1..]));
+        return Some((rest.as_bytes()[..end].to_vec(), &rest[end + 1..]));
     }
     let rest = s.strip_prefix('"')?;
     let mut out = Vec::new();
@@ -118,14 +118,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     let mut total_ns: f64 = 0.0;
     while !s.is_empty() {
-        let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let num_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let num = &s[..num_end];
         if num.is_empty() || num == "." {
             return Err(invalid());
         }
         let v: f64 = num.parse().map_err(|_| invalid())?;
         s = &s[num_end..];
-        let unit_end = s.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(s.len());
+        let unit_end = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
         let unit = &s[..unit_end];
         s = &s[unit_end..];
         let scale = match unit {
@@ -213,7 +217,9 @@ pub fn json_string(b: &[u8]) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -233,12 +239,21 @@ mod tests {
 
     #[test]
     fn durations_like_go() {
-        assert_eq!(duration_string(Duration::from_nanos(1_856_684)), "1.856684ms");
+        assert_eq!(
+            duration_string(Duration::from_nanos(1_856_684)),
+            "1.856684ms"
+        );
         assert_eq!(duration_string(Duration::from_secs(2)), "2s");
         assert_eq!(duration_string(Duration::from_secs(90)), "1m30s");
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("x").unwrap_err(), "time: invalid duration \"x\"");
-        assert_eq!(parse_duration("1").unwrap_err(), "time: missing unit in duration \"1\"");
+        assert_eq!(
+            parse_duration("x").unwrap_err(),
+            "time: invalid duration \"x\""
+        );
+        assert_eq!(
+            parse_duration("1").unwrap_err(),
+            "time: missing unit in duration \"1\""
+        );
     }
 
     #[test]
@@ -251,6 +266,9 @@ mod tests {
     #[test]
     fn quote_like_go() {
         assert_eq!(quote(b"a\"b\n\x01\xff"), "\"a\\\"b\\n\\x01\\xff\"");
-        assert_eq!(unquote_prefix("\"a\\x41\") rest").unwrap(), (b"aA".to_vec(), ") rest"));
+        assert_eq!(
+            unquote_prefix("\"a\\x41\") rest").unwrap(),
+            (b"aA".to_vec(), ") rest")
+        );
     }
 }

@@ -108,7 +108,10 @@ pub fn list(v: impl Iterator<Item = String>) -> String {
 
 /// Standard base64 with padding (Go's []byte encoding).
 pub fn b64(v: &[u8]) -> String {
-    format!("\"{}\"", base64::engine::general_purpose::STANDARD.encode(v))
+    format!(
+        "\"{}\"",
+        base64::engine::general_purpose::STANDARD.encode(v)
+    )
 }
 
 /// Header fields (for embedding or as an object body).
@@ -178,7 +181,8 @@ pub fn del(r: &DeleteRangeResponse) -> String {
         .done()
 }
 
-/// `TxnResponse` (a oneof renders as `{"Response":{"response_put":{...}}}`).
+/// `TxnResponse` (a oneof renders with Go field names:
+/// `{"Response":{"ResponsePut":{...}}}`).
 pub fn txn(r: &TxnResponse) -> String {
     use response_op::Response;
     let ops = r
@@ -186,15 +190,23 @@ pub fn txn(r: &TxnResponse) -> String {
         .iter()
         .map(|op| {
             let inner = match &op.response {
-                Some(Response::ResponseRange(x)) => Some(Obj::new().raw("response_range", &range(x)).done()),
-                Some(Response::ResponsePut(x)) => Some(Obj::new().raw("response_put", &put(x)).done()),
-                Some(Response::ResponseDeleteRange(x)) => {
-                    Some(Obj::new().raw("response_delete_range", &del(x)).done())
+                Some(Response::ResponseRange(x)) => {
+                    Some(Obj::new().raw("ResponseRange", &range(x)).done())
                 }
-                Some(Response::ResponseTxn(x)) => Some(Obj::new().raw("response_txn", &txn(x)).done()),
+                Some(Response::ResponsePut(x)) => {
+                    Some(Obj::new().raw("ResponsePut", &put(x)).done())
+                }
+                Some(Response::ResponseDeleteRange(x)) => {
+                    Some(Obj::new().raw("ResponseDeleteRange", &del(x)).done())
+                }
+                Some(Response::ResponseTxn(x)) => {
+                    Some(Obj::new().raw("ResponseTxn", &txn(x)).done())
+                }
                 None => None,
             };
-            Obj::new().raw("Response", &inner.unwrap_or_else(|| "null".into())).done()
+            Obj::new()
+                .raw("Response", &inner.unwrap_or_else(|| "null".into()))
+                .done()
         })
         .collect();
     hdr(Obj::new(), &r.header)
@@ -214,12 +226,9 @@ pub fn event(e: &Event) -> String {
 
 /// clientv3's `WatchResponse` (exported fields without tags, no omitempty).
 pub fn watch(r: &WatchResponse) -> String {
-    let h = r.header.clone().unwrap_or_default();
-    let events = if r.events.is_empty() {
-        "null".to_string()
-    } else {
-        list(r.events.iter().map(event))
-    };
+    let h = r.header.unwrap_or_default();
+    // The watch responses etcd's client delivers carry an allocated slice.
+    let events = list(r.events.iter().map(event));
     Obj::new()
         .raw("Header", &header(&h))
         .raw("Events", &events)
@@ -263,11 +272,12 @@ pub fn time_to_live(r: &LeaseTimeToLiveResponse) -> String {
 
 /// clientv3's `LeaseLeasesResponse`.
 pub fn leases(r: &LeaseLeasesResponse) -> String {
-    let ls = if r.leases.is_empty() {
-        "null".to_string()
-    } else {
-        list(r.leases.iter().map(|l| Obj::new().raw("id", &l.id.to_string()).done()))
-    };
+    // clientv3 always allocates the slice: `[]`, never `null`.
+    let ls = list(
+        r.leases
+            .iter()
+            .map(|l| Obj::new().raw("id", &l.id.to_string()).done()),
+    );
     flat_hdr(Obj::new(), &r.header).raw("leases", &ls).done()
 }
 
@@ -325,7 +335,12 @@ pub fn alarm(r: &AlarmResponse) -> String {
     let alarms = r
         .alarms
         .iter()
-        .map(|a| Obj::new().num("memberID", a.member_id).num("alarm", a.alarm).done())
+        .map(|a| {
+            Obj::new()
+                .num("memberID", a.member_id)
+                .num("alarm", a.alarm)
+                .done()
+        })
         .collect();
     hdr(Obj::new(), &r.header).list("alarms", alarms).done()
 }

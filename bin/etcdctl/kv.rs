@@ -18,11 +18,17 @@ const FROM_KEY_END: &[u8] = b"\x00";
 pub fn get_request(p: &Parsed) -> RangeRequest {
     let args = &p.args;
     if args.is_empty() {
-        fail(EXIT_BAD_ARGS, "get command needs one argument as key and an optional argument as range_end");
+        fail(
+            EXIT_BAD_ARGS,
+            "get command needs one argument as key and an optional argument as range_end",
+        );
     }
     let (prefix, from_key) = (p.bool("prefix"), p.bool("from-key"));
     if prefix && from_key {
-        fail(EXIT_BAD_ARGS, "`--prefix` and `--from-key` cannot be set at the same time, choose one");
+        fail(
+            EXIT_BAD_ARGS,
+            "`--prefix` and `--from-key` cannot be set at the same time, choose one",
+        );
     }
     let mut req = RangeRequest {
         key: args[0].as_bytes().to_vec(),
@@ -31,7 +37,10 @@ pub fn get_request(p: &Parsed) -> RangeRequest {
     match p.string("consistency").as_str() {
         "s" => req.serializable = true,
         "l" => {}
-        other => fail(EXIT_BAD_FEATURE, &format!("unknown consistency flag {other:?}")),
+        other => fail(
+            EXIT_BAD_FEATURE,
+            &format!("unknown consistency flag {other:?}"),
+        ),
     }
     if args.len() > 1 {
         if prefix || from_key {
@@ -48,7 +57,10 @@ pub fn get_request(p: &Parsed) -> RangeRequest {
         "ASCEND" => 1,
         "DESCEND" => 2,
         "" => 0,
-        _ => fail(EXIT_BAD_FEATURE, &format!("bad sort order {}", p.string("order"))),
+        _ => fail(
+            EXIT_BAD_FEATURE,
+            &format!("bad sort order {}", p.string("order")),
+        ),
     };
     let target = match p.string("sort-by").to_uppercase().as_str() {
         "CREATE" => 2,
@@ -56,7 +68,10 @@ pub fn get_request(p: &Parsed) -> RangeRequest {
         "MODIFY" => 3,
         "VALUE" => 4,
         "VERSION" => 1,
-        _ => fail(EXIT_BAD_FEATURE, &format!("bad sort target {}", p.string("sort-by"))),
+        _ => fail(
+            EXIT_BAD_FEATURE,
+            &format!("bad sort target {}", p.string("sort-by")),
+        ),
     };
     // clientv3: ascending by key is the natural order, sent as "no sort".
     req.sort_order = if target == 0 && order == 1 { 0 } else { order };
@@ -90,7 +105,10 @@ pub fn put_request(p: &Parsed, stdin_ok: bool) -> PutRequest {
     }
     let ignore_value = p.bool("ignore-value");
     if ignore_value && args.len() > 1 {
-        fail(EXIT_BAD_ARGS, "put command needs only 1 argument when 'ignore-value' is set");
+        fail(
+            EXIT_BAD_ARGS,
+            "put command needs only 1 argument when 'ignore-value' is set",
+        );
     }
     let mut value = Vec::new();
     if !ignore_value {
@@ -126,11 +144,17 @@ pub fn put_request(p: &Parsed, stdin_ok: bool) -> PutRequest {
 pub fn del_request(p: &Parsed) -> DeleteRangeRequest {
     let args = &p.args;
     if args.is_empty() || args.len() > 2 {
-        fail(EXIT_BAD_ARGS, "del command needs one argument as key and an optional argument as range_end");
+        fail(
+            EXIT_BAD_ARGS,
+            "del command needs one argument as key and an optional argument as range_end",
+        );
     }
     let (prefix, from_key) = (p.bool("prefix"), p.bool("from-key"));
     if prefix && from_key {
-        fail(EXIT_BAD_ARGS, "`--prefix` and `--from-key` cannot be set at the same time, choose one");
+        fail(
+            EXIT_BAD_ARGS,
+            "`--prefix` and `--from-key` cannot be set at the same time, choose one",
+        );
     }
     let mut req = DeleteRangeRequest {
         key: args[0].as_bytes().to_vec(),
@@ -165,11 +189,17 @@ pub async fn get(p: &mut Parsed) {
     let req = get_request(p);
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.range(req).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .range(req)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     let mut printer = g.printer();
     if p.bool("print-value-only") {
         if g.format != Format::Simple {
-            fail(EXIT_BAD_ARGS, "print-value-only is only for `--write-out=simple`");
+            fail(
+                EXIT_BAD_ARGS,
+                "print-value-only is only for `--write-out=simple`",
+            );
         }
         printer.value_only = true;
     }
@@ -185,7 +215,10 @@ pub async fn put(p: &mut Parsed) {
     let req = put_request(p, true);
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.put_request(req).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .put_request(req)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().put(&resp);
 }
 
@@ -194,7 +227,10 @@ pub async fn del(p: &mut Parsed) {
     let req = del_request(p);
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.delete_range(req).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .delete_range(req)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().del(&resp);
 }
 
@@ -204,7 +240,10 @@ pub async fn compaction(p: &mut Parsed) {
         fail(EXIT_BAD_ARGS, "compaction command needs 1 argument");
     }
     let rev: i64 = p.args[0].parse().unwrap_or_else(|_| {
-        fail(EXIT_ERROR, &format!("strconv.ParseInt: parsing {:?}: invalid syntax", p.args[0]))
+        fail(
+            EXIT_ERROR,
+            &format!("strconv.ParseInt: parsing {:?}: invalid syntax", p.args[0]),
+        )
     });
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;

@@ -23,7 +23,10 @@ pub async fn grant(p: &mut Parsed) {
     let ttl: i64 = p.args[0].parse().unwrap_or_else(|_| {
         fail(
             EXIT_BAD_ARGS,
-            &format!("bad TTL (strconv.ParseInt: parsing {:?}: invalid syntax)", p.args[0]),
+            &format!(
+                "bad TTL (strconv.ParseInt: parsing {:?}: invalid syntax)",
+                p.args[0]
+            ),
         )
     });
     let g = globals(p);
@@ -53,7 +56,10 @@ pub async fn revoke(p: &mut Parsed) {
 /// `lease timetolive <id> [--keys]`.
 pub async fn time_to_live(p: &mut Parsed) {
     if p.args.len() != 1 {
-        fail(EXIT_BAD_ARGS, "lease timetolive command needs lease ID as argument");
+        fail(
+            EXIT_BAD_ARGS,
+            "lease timetolive command needs lease ID as argument",
+        );
     }
     let keys = p.bool("keys");
     let id = lease_from_arg(&p.args[0]);
@@ -80,7 +86,10 @@ pub async fn list(p: &mut Parsed) {
 /// `lease keep-alive [--once] <id>`.
 pub async fn keep_alive(p: &mut Parsed) {
     if p.args.len() != 1 {
-        fail(EXIT_BAD_ARGS, "lease keep-alive command needs lease ID as argument");
+        fail(
+            EXIT_BAD_ARGS,
+            "lease keep-alive command needs lease ID as argument",
+        );
     }
     let id = lease_from_arg(&p.args[0]);
     let g = globals(p);

@@ -18,7 +18,10 @@ pub const ELECT_SESSION_TTL_SECS: i64 = 60;
 /// `etcdctl lock`.
 pub async fn lock(p: &mut Parsed) {
     if p.args.is_empty() {
-        fail(EXIT_BAD_ARGS, "lock takes a lock name argument and an optional command to execute");
+        fail(
+            EXIT_BAD_ARGS,
+            "lock takes a lock name argument and an optional command to execute",
+        );
     }
     let ttl = p.int("ttl");
     let g = globals(p);
@@ -48,7 +51,10 @@ pub async fn lock(p: &mut Parsed) {
         }
         return;
     }
-    let k = c.get(key.clone()).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let k = c
+        .get(key.clone())
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     if k.kvs.is_empty() {
         fail(EXIT_ERROR, "lock lost on init");
     }
@@ -66,7 +72,10 @@ pub async fn lock(p: &mut Parsed) {
 /// `etcdctl elect`.
 pub async fn elect(p: &mut Parsed) {
     if p.args.len() != 1 && p.args.len() != 2 {
-        fail(EXIT_BAD_ARGS, "elect takes one election name argument and an optional proposal argument");
+        fail(
+            EXIT_BAD_ARGS,
+            "elect takes one election name argument and an optional proposal argument",
+        );
     }
     let listen = p.bool("listen");
     if p.args.len() == 1 && !listen {
@@ -81,7 +90,10 @@ pub async fn elect(p: &mut Parsed) {
     let name = p.args[0].clone();
     let mut s = Session::new(&c, ELECT_SESSION_TTL_SECS).await;
     if listen {
-        let mut obs = c.observe(name).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+        let mut obs = c
+            .observe(name)
+            .await
+            .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
         loop {
             tokio::select! {
                 r = obs.next() => match r {
@@ -102,7 +114,10 @@ pub async fn elect(p: &mut Parsed) {
         _ = signalled() => return,
     };
     let leader = won.leader.unwrap_or_default();
-    let k = c.get(leader.key.clone()).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let k = c
+        .get(leader.key.clone())
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     printer.get(&k);
     tokio::select! {
         _ = signalled() => {}

@@ -21,7 +21,10 @@ pub async fn alarm_list(p: &mut Parsed) {
         member_id: 0,
         alarm: 0,
     };
-    let resp = c.alarm(req).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .alarm(req)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().alarm(&resp);
 }
 
@@ -60,7 +63,10 @@ pub async fn alarm_disarm(p: &mut Parsed) {
 /// belongs to etcdutl).
 pub async fn defrag(p: &mut Parsed) {
     if !p.string("data-dir").is_empty() {
-        fail(EXIT_ERROR, "offline defragmentation (--data-dir) is done by etcdutl in etcd-rs");
+        fail(
+            EXIT_ERROR,
+            "offline defragmentation (--data-dir) is done by etcdutl in etcd-rs",
+        );
     }
     let g = globals(p);
     let mut failures = 0;
@@ -90,14 +96,20 @@ pub async fn move_leader(p: &mut Parsed) {
     }
     let s = p.args[0].clone();
     let target = u64::from_str_radix(&s, 16).unwrap_or_else(|_| {
-        fail(EXIT_BAD_ARGS, &format!("strconv.ParseUint: parsing {s:?}: invalid syntax"))
+        fail(
+            EXIT_BAD_ARGS,
+            &format!("strconv.ParseUint: parsing {s:?}: invalid syntax"),
+        )
     });
     let g = globals(p);
     for ep in &g.endpoints {
         let c = connect_to(&g, vec![ep.clone()])
             .await
             .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
-        let st = c.status().await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+        let st = c
+            .status()
+            .await
+            .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
         let me = st.header.as_ref().map(|h| h.member_id).unwrap_or(0);
         if me == st.leader {
             let resp = c
@@ -110,6 +122,9 @@ pub async fn move_leader(p: &mut Parsed) {
     }
     fail(
         EXIT_BAD_ARGS,
-        &format!("no leader endpoint given at {}", crate::gofmt::string_slice(&g.endpoints)),
+        &format!(
+            "no leader endpoint given at {}",
+            crate::gofmt::string_slice(&g.endpoints)
+        ),
     );
 }

@@ -51,7 +51,11 @@ pub async fn add(p: &mut Parsed) {
         let mut conf = Vec::new();
         for m in &resp.members {
             for u in &m.peer_ur_ls {
-                let n = if m.id == new_id { name.as_str() } else { m.name.as_str() };
+                let n = if m.id == new_id {
+                    name.as_str()
+                } else {
+                    m.name.as_str()
+                };
                 conf.push(format!("{n}={u}"));
             }
         }
@@ -69,7 +73,10 @@ pub async fn remove(p: &mut Parsed) {
     let id = member_id(p);
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.member_remove(id).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .member_remove(id)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().member_remove(id, &resp);
 }
 
@@ -94,7 +101,10 @@ pub async fn update(p: &mut Parsed) {
 pub async fn list(p: &mut Parsed) {
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.member_list().await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .member_list()
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().member_list(&resp);
 }
 
@@ -103,6 +113,9 @@ pub async fn promote(p: &mut Parsed) {
     let id = member_id(p);
     let g = globals(p);
     let c = must_connect(&g, EXIT_ERROR).await;
-    let resp = c.member_promote(id).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+    let resp = c
+        .member_promote(id)
+        .await
+        .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
     g.printer().member_promote(id, &resp);
 }

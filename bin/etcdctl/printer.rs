@@ -91,7 +91,10 @@ fn hex_escape(b: &[u8]) -> String {
 
 impl Printer {
     fn unsupported(&self) -> ! {
-        fail(EXIT_BAD_FEATURE, &format!("{} not supported as output format", self.format.name()))
+        fail(
+            EXIT_BAD_FEATURE,
+            &format!("{} not supported as output format", self.format.name()),
+        )
     }
 
     /// JSON or protobuf of an RPC response, else unsupported.
@@ -169,7 +172,11 @@ impl Printer {
         use response_op::Response;
         match self.format {
             Format::Simple => {
-                out(if r.succeeded { "SUCCESS\n" } else { "FAILURE\n" });
+                out(if r.succeeded {
+                    "SUCCESS\n"
+                } else {
+                    "FAILURE\n"
+                });
                 for op in &r.responses {
                     out("\n");
                     match &op.response {
@@ -201,7 +208,7 @@ impl Printer {
             Format::Json => out(&format!("{}\n", json::watch(r))),
             Format::Protobuf => {
                 let m = WatchResponse {
-                    header: Some(r.header.clone().unwrap_or_default()),
+                    header: Some(r.header.unwrap_or_default()),
                     events: r.events.clone(),
                     compact_revision: r.compact_revision,
                     canceled: r.canceled,
@@ -219,7 +226,7 @@ impl Printer {
     fn lease_rpc(&self, h: &Option<ResponseHeader>, json: impl FnOnce() -> String) {
         match self.format {
             Format::Json => out(&format!("{}\n", json())),
-            Format::Protobuf => out_bytes(&h.clone().unwrap_or_default().encode_to_vec()),
+            Format::Protobuf => out_bytes(&(*h).unwrap_or_default().encode_to_vec()),
             _ => self.unsupported(),
         }
     }
@@ -227,7 +234,10 @@ impl Printer {
     /// `lease grant`.
     pub fn grant(&self, r: &LeaseGrantResponse) {
         match self.format {
-            Format::Simple => out(&format!("lease {:016x} granted with TTL({}s)\n", r.id, r.ttl)),
+            Format::Simple => out(&format!(
+                "lease {:016x} granted with TTL({}s)\n",
+                r.id, r.ttl
+            )),
             Format::Fields => fields::grant(r),
             _ => self.lease_rpc(&r.header, || json::grant(r)),
         }
@@ -250,7 +260,10 @@ impl Printer {
     /// `lease keep-alive`.
     pub fn keep_alive(&self, r: &LeaseKeepAliveResponse) {
         match self.format {
-            Format::Simple => out(&format!("lease {:016x} keepalived with TTL({})\n", r.id, r.ttl)),
+            Format::Simple => out(&format!(
+                "lease {:016x} keepalived with TTL({})\n",
+                r.id, r.ttl
+            )),
             Format::Fields => fields::keep_alive(r),
             _ => self.lease_rpc(&r.header, || json::keep_alive(r)),
         }
@@ -269,8 +282,15 @@ impl Printer {
                     r.id, r.granted_ttl, r.ttl
                 );
                 if keys {
-                    let ks: Vec<String> = r.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
-                    txt.push_str(&format!(", attached keys({})", crate::gofmt::string_slice(&ks)));
+                    let ks: Vec<String> = r
+                        .keys
+                        .iter()
+                        .map(|k| String::from_utf8_lossy(k).into_owned())
+                        .collect();
+                    txt.push_str(&format!(
+                        ", attached keys({})",
+                        crate::gofmt::string_slice(&ks)
+                    ));
                 }
                 out(&format!("{txt}\n"));
             }
@@ -348,7 +368,8 @@ impl Printer {
         match self.format {
             Format::Simple => {
                 let (_, rows) = table::member_rows(r);
-                rows.iter().for_each(|row| out(&format!("{}\n", row.join(", "))));
+                rows.iter()
+                    .for_each(|row| out(&format!("{}\n", row.join(", "))));
             }
             Format::Fields => fields::member_list(r),
             Format::Table => {
@@ -366,9 +387,15 @@ impl Printer {
                 let mut e = std::io::stderr().lock();
                 for h in hs {
                     let line = if h.error.is_empty() {
-                        format!("{} is healthy: successfully committed proposal: took = {}\n", h.ep, h.took)
+                        format!(
+                            "{} is healthy: successfully committed proposal: took = {}\n",
+                            h.ep, h.took
+                        )
                     } else {
-                        format!("{} is unhealthy: failed to commit proposal: {}\n", h.ep, h.error)
+                        format!(
+                            "{} is unhealthy: failed to commit proposal: {}\n",
+                            h.ep, h.error
+                        )
                     };
                     let _ = e.write_all(line.as_bytes());
                 }
@@ -398,7 +425,8 @@ impl Printer {
         match self.format {
             Format::Simple => {
                 let (_, rows) = table::status_rows(st);
-                rows.iter().for_each(|row| out(&format!("{}\n", row.join(", "))));
+                rows.iter()
+                    .for_each(|row| out(&format!("{}\n", row.join(", "))));
             }
             Format::Json => {
                 let items = st.iter().map(|(ep, r)| {
@@ -423,7 +451,8 @@ impl Printer {
         match self.format {
             Format::Simple => {
                 let (_, rows) = table::hashkv_rows(hs);
-                rows.iter().for_each(|row| out(&format!("{}\n", row.join(", "))));
+                rows.iter()
+                    .for_each(|row| out(&format!("{}\n", row.join(", "))));
             }
             Format::Json => {
                 let items = hs.iter().map(|(ep, r)| {
@@ -446,7 +475,9 @@ impl Printer {
     /// `move-leader`.
     pub fn move_leader(&self, leader: u64, target: u64, r: &MoveLeaderResponse) {
         match self.format {
-            Format::Simple => out(&format!("Leadership transferred from {leader:x} to {target:x}\n")),
+            Format::Simple => out(&format!(
+                "Leadership transferred from {leader:x} to {target:x}\n"
+            )),
             Format::Json | Format::Protobuf => self.rpc(r, || json::header_only(&r.header)),
             _ => self.unsupported(),
         }
@@ -457,7 +488,11 @@ impl Printer {
         match self.format {
             Format::Simple => {
                 for a in &r.alarms {
-                    out(&format!("memberID:{} alarm:{} \n", a.member_id, alarm_name(a.alarm)));
+                    out(&format!(
+                        "memberID:{} alarm:{} \n",
+                        a.member_id,
+                        alarm_name(a.alarm)
+                    ));
                 }
             }
             Format::Fields => fields::alarm(r),
@@ -493,7 +528,11 @@ impl Printer {
         match self.format {
             Format::Simple => r.roles.iter().for_each(|x| out(&format!("{x}\n"))),
             Format::Fields => fields::name_list("Roles", &r.header, &r.roles),
-            _ => self.rpc(r, || json::hdr(json::Obj::new(), &r.header).strings("roles", &r.roles).done()),
+            _ => self.rpc(r, || {
+                json::hdr(json::Obj::new(), &r.header)
+                    .strings("roles", &r.roles)
+                    .done()
+            }),
         }
     }
 
@@ -502,7 +541,11 @@ impl Printer {
         match self.format {
             Format::Simple => r.users.iter().for_each(|x| out(&format!("{x}\n"))),
             Format::Fields => self.unsupported(),
-            _ => self.rpc(r, || json::hdr(json::Obj::new(), &r.header).strings("users", &r.users).done()),
+            _ => self.rpc(r, || {
+                json::hdr(json::Obj::new(), &r.header)
+                    .strings("users", &r.users)
+                    .done()
+            }),
         }
     }
 
@@ -519,7 +562,11 @@ impl Printer {
                 out(&s);
             }
             Format::Fields => self.unsupported(),
-            _ => self.rpc(r, || json::hdr(json::Obj::new(), &r.header).strings("roles", &r.roles).done()),
+            _ => self.rpc(r, || {
+                json::hdr(json::Obj::new(), &r.header)
+                    .strings("roles", &r.roles)
+                    .done()
+            }),
         }
     }
 }

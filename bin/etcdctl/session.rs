@@ -16,12 +16,18 @@ pub struct Session {
 impl Session {
     /// Grants a lease of `ttl_secs` and starts keeping it alive.
     pub async fn new(c: &Client, ttl_secs: i64) -> Session {
-        let g = c.lease_grant(ttl_secs, 0).await.unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
+        let g = c
+            .lease_grant(ttl_secs, 0)
+            .await
+            .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
         let keep_alive = c
             .lease_keep_alive(g.id)
             .await
             .unwrap_or_else(|e| fail(EXIT_ERROR, &e.to_string()));
-        Session { lease: g.id, keep_alive }
+        Session {
+            lease: g.id,
+            keep_alive,
+        }
     }
 
     /// Resolves when the lease can no longer be kept alive.

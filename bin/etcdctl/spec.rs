@@ -70,7 +70,13 @@ const fn f(name: &'static str, kind: Kind, default: &'static str, usage: &'stati
     }
 }
 
-const fn fs(name: &'static str, short: char, kind: Kind, default: &'static str, usage: &'static str) -> Flag {
+const fn fs(
+    name: &'static str,
+    short: char,
+    kind: Kind,
+    default: &'static str,
+    usage: &'static str,
+) -> Flag {
     Flag {
         name,
         short: Some(short),
@@ -92,7 +98,12 @@ const fn leaf(use_line: &'static str, short: &'static str, flags: &'static [Flag
     }
 }
 
-const fn leaf_long(use_line: &'static str, short: &'static str, long: &'static str, flags: &'static [Flag]) -> Cmd {
+const fn leaf_long(
+    use_line: &'static str,
+    short: &'static str,
+    long: &'static str,
+    flags: &'static [Flag],
+) -> Cmd {
     Cmd {
         use_line,
         short,

@@ -9,14 +9,26 @@ use crate::printer::EpHealth;
 
 /// Header and rows of `member list`.
 pub fn member_rows(r: &MemberListResponse) -> (Vec<String>, Vec<Vec<String>>) {
-    let hdr = ["ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"];
+    let hdr = [
+        "ID",
+        "Status",
+        "Name",
+        "Peer Addrs",
+        "Client Addrs",
+        "Is Learner",
+    ];
     let rows = r
         .members
         .iter()
         .map(|m| {
             vec![
                 format!("{:x}", m.id),
-                if m.name.is_empty() { "unstarted" } else { "started" }.to_string(),
+                if m.name.is_empty() {
+                    "unstarted"
+                } else {
+                    "started"
+                }
+                .to_string(),
                 m.name.clone(),
                 m.peer_ur_ls.join(","),
                 m.client_ur_ls.join(","),
@@ -32,7 +44,14 @@ pub fn health_rows(hs: &[EpHealth]) -> (Vec<String>, Vec<Vec<String>>) {
     let hdr = ["endpoint", "health", "took", "error"];
     let rows = hs
         .iter()
-        .map(|h| vec![h.ep.clone(), h.health.to_string(), h.took.clone(), h.error.clone()])
+        .map(|h| {
+            vec![
+                h.ep.clone(),
+                h.health.to_string(),
+                h.took.clone(),
+                h.error.clone(),
+            ]
+        })
         .collect();
     (hdr.iter().map(|s| s.to_string()).collect(), rows)
 }
@@ -74,7 +93,10 @@ pub fn status_rows(st: &[(String, StatusResponse)]) -> (Vec<String>, Vec<Vec<Str
 
 /// Header and rows of `endpoint hashkv`.
 pub fn hashkv_rows(hs: &[(String, HashKvResponse)]) -> (Vec<String>, Vec<Vec<String>>) {
-    let rows = hs.iter().map(|(ep, r)| vec![ep.clone(), r.hash.to_string()]).collect();
+    let rows = hs
+        .iter()
+        .map(|(ep, r)| vec![ep.clone(), r.hash.to_string()])
+        .collect();
     (vec!["endpoint".into(), "hash".into()], rows)
 }
 
@@ -105,7 +127,12 @@ pub fn render(hdr: &[String], rows: &[Vec<String>]) -> String {
     for (t, x) in titles.iter().zip(&w) {
         let pad = x - width(t);
         let left = pad / 2;
-        out.push_str(&format!(" {}{}{} |", " ".repeat(left), t, " ".repeat(pad - left)));
+        out.push_str(&format!(
+            " {}{}{} |",
+            " ".repeat(left),
+            t,
+            " ".repeat(pad - left)
+        ));
     }
     out.push('\n');
     out.push_str(&border);
@@ -126,7 +153,10 @@ mod tests {
 
     #[test]
     fn renders_like_tablewriter() {
-        let t = render(&["endpoint".into(), "hash".into()], &[vec!["127.0.0.1:23790".into(), "1327823584".into()]]);
+        let t = render(
+            &["endpoint".into(), "hash".into()],
+            &[vec!["127.0.0.1:23790".into(), "1327823584".into()]],
+        );
         assert_eq!(
             t,
             "+-----------------+------------+\n|    ENDPOINT     |    HASH    |\n+-----------------+------------+\n| 127.0.0.1:23790 | 1327823584 |\n+-----------------+------------+\n"

@@ -51,7 +51,13 @@ fn format_block(lines: &[Vec<&str>], out: &mut String, newline_after_last: bool)
     out.push_str(&rendered);
 }
 
-fn format(lines: &[Vec<&str>], mut line0: usize, line1: usize, widths: &mut Vec<usize>, out: &mut String) {
+fn format(
+    lines: &[Vec<&str>],
+    mut line0: usize,
+    line1: usize,
+    widths: &mut Vec<usize>,
+    out: &mut String,
+) {
     let column = widths.len();
     let mut this = line0;
     while this < line1 {

@@ -58,7 +58,10 @@ pub fn argify(s: &str) -> Vec<String> {
             i += 1;
             continue;
         }
-        let end = s[i..].find(|ch: char| ch.is_whitespace()).map(|e| i + e).unwrap_or(s.len());
+        let end = s[i..]
+            .find(|ch: char| ch.is_whitespace())
+            .map(|e| i + e)
+            .unwrap_or(s.len());
         raw.push(s[i..end].to_string());
         i = end;
     }
@@ -150,16 +153,39 @@ pub fn parse_compare(line: &str) -> Result<Compare, String> {
         ">" => compare::CompareResult::Greater,
         _ => fail(2, "panic: Unknown result op"),
     } as i32;
-    let int = |v: &str| v.parse::<i64>().map_err(|_| format!("invalid txn compare request: {line}"));
-    let (t, union) = match target {
-        "ver" | "version" => (compare::CompareTarget::Version, compare::TargetUnion::Version(int(&val)?)),
-        "c" | "create" => (compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(int(&val)?)),
-        "m" | "mod" => (compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(int(&val)?)),
-        "val" | "value" => (compare::CompareTarget::Value, compare::TargetUnion::Value(val.into_bytes())),
-        "lease" => fail(2, "panic: bad compare value"),
-        _ => return Err(format!("malformed comparison: {line} (unknown target {target})")),
+    let int = |v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| format!("invalid txn compare request: {line}"))
     };
-    let key = if target == "lease" { Vec::new() } else { key.into_bytes() };
+    let (t, union) = match target {
+        "ver" | "version" => (
+            compare::CompareTarget::Version,
+            compare::TargetUnion::Version(int(&val)?),
+        ),
+        "c" | "create" => (
+            compare::CompareTarget::Create,
+            compare::TargetUnion::CreateRevision(int(&val)?),
+        ),
+        "m" | "mod" => (
+            compare::CompareTarget::Mod,
+            compare::TargetUnion::ModRevision(int(&val)?),
+        ),
+        "val" | "value" => (
+            compare::CompareTarget::Value,
+            compare::TargetUnion::Value(val.into_bytes()),
+        ),
+        "lease" => fail(2, "panic: bad compare value"),
+        _ => {
+            return Err(format!(
+                "malformed comparison: {line} (unknown target {target})"
+            ))
+        }
+    };
+    let key = if target == "lease" {
+        Vec::new()
+    } else {
+        key.into_bytes()
+    };
     Ok(Compare {
         result,
         target: t as i32,
@@ -247,7 +273,9 @@ mod tests {
         let c = parse_compare("mod(\"key1\") > \"0\"").unwrap();
         assert_eq!(c.key, b"key1");
         assert_eq!(c.target_union, Some(compare::TargetUnion::ModRevision(0)));
-        assert!(parse_compare("foo(\"k\") = \"1\"").unwrap_err().contains("unknown target foo"));
+        assert!(parse_compare("foo(\"k\") = \"1\"")
+            .unwrap_err()
+            .contains("unknown target foo"));
     }
 
     #[test]

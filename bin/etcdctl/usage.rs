@@ -100,7 +100,11 @@ pub fn usage(path: &[&'static Cmd]) -> String {
     }
     if !cmd.long.is_empty() {
         t.push_str("\nDESCRIPTION:\n");
-        for line in cmd.long.trim_matches(|c| c == '\n' || c == '\t' || c == ' ').split('\n') {
+        for line in cmd
+            .long
+            .trim_matches(|c| c == '\n' || c == '\t' || c == ' ')
+            .split('\n')
+        {
             t.push_str(&format!("\t{line}\n"));
         }
     }

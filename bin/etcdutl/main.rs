@@ -1,7 +1,8 @@
 //! `etcdutl`: offline tools on data dirs and snapshot files (etcd 3.5's
 //! `etcdutl`, with etcdctl 3.4's `snapshot status|restore` flags and output).
 
-mod printer;
+#[path = "../common/offline_snapshot.rs"]
+mod offline_snapshot;
 mod snapshot;
 
 use clap::{Parser, Subcommand};

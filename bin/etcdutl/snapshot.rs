@@ -1,10 +1,11 @@
-//! `etcdutl snapshot status|restore` (etcdctl 3.4's `snapshot_command.go`).
+//! `etcdutl snapshot status|restore` (etcdctl 3.4's `snapshot_command.go`):
+//! clap flags here, the work in bin/common/offline_snapshot.rs (shared with etcdctl).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use etcd_server::{restore_snapshot, RestoreConfig};
 
+use crate::offline_snapshot;
 use crate::{EXIT_BAD_ARGS, EXIT_ERROR};
 
 type CmdResult = Result<(), (i32, String)>;
@@ -67,16 +68,8 @@ fn status(files: &[PathBuf], write_out: &str) -> CmdResult {
             "snapshot status requires exactly one argument".into(),
         ));
     };
-    if let Err(e) = std::fs::metadata(file) {
-        return Err((
-            EXIT_ERROR,
-            format!("stat {}: {}", file.display(), go_io_error(&e)),
-        ));
-    }
-    let status = etcd_bbolt::BoltReader::open(file)
-        .and_then(|db| etcd_bbolt::snapshot_status(&db))
-        .map_err(|e| (EXIT_ERROR, e.to_string()))?;
-    match crate::printer::db_status(&status, write_out) {
+    let status = offline_snapshot::read_status(file).map_err(|e| (EXIT_ERROR, e))?;
+    match offline_snapshot::render_status(&status, write_out) {
         Some(text) => {
             print!("{text}");
             Ok(())
@@ -95,53 +88,15 @@ fn restore(a: &RestoreArgs) -> CmdResult {
             "snapshot restore requires exactly one argument".into(),
         ));
     };
-    let data_dir = if a.data_dir.is_empty() {
-        PathBuf::from(format!("{}.etcd", a.name))
-    } else {
-        PathBuf::from(&a.data_dir)
-    };
-    let wal_dir = (!a.wal_dir.is_empty()).then(|| PathBuf::from(&a.wal_dir));
-    let shown_wal = wal_dir
-        .clone()
-        .unwrap_or_else(|| data_dir.join("member").join("wal"));
-    let cfg = RestoreConfig {
-        snapshot_path: file.clone(),
-        name: a.name.clone(),
-        data_dir: data_dir.clone(),
-        wal_dir,
+    offline_snapshot::restore(&offline_snapshot::RestoreFlags {
+        file: file.clone(),
+        data_dir: a.data_dir.clone(),
+        wal_dir: a.wal_dir.clone(),
         initial_cluster: a.initial_cluster.clone(),
         initial_cluster_token: a.initial_cluster_token.clone(),
-        initial_advertise_peer_urls: a
-            .initial_advertise_peer_urls
-            .split(',')
-            .map(str::to_string)
-            .collect(),
+        initial_advertise_peer_urls: a.initial_advertise_peer_urls.clone(),
+        name: a.name.clone(),
         skip_hash_check: a.skip_hash_check,
-    };
-    let log = |msg: &str| {
-        eprintln!(
-            "{{\"level\":\"info\",\"msg\":\"{msg}\",\"path\":{},\"wal-dir\":{},\"data-dir\":{},\"snap-dir\":{}}}",
-            json_str(file),
-            json_str(&shown_wal),
-            json_str(&data_dir),
-            json_str(&data_dir.join("member").join("snap"))
-        )
-    };
-    log("restoring snapshot");
-    restore_snapshot(&cfg).map_err(|e| (EXIT_ERROR, e.to_string()))?;
-    log("restored snapshot");
-    Ok(())
-}
-
-fn json_str(p: &Path) -> String {
-    format!("{:?}", p.display().to_string())
-}
-
-/// An I/O error as Go words it (`no such file or directory`).
-fn go_io_error(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
+    })
+    .map_err(|e| (EXIT_ERROR, e))
 }

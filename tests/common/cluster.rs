@@ -102,6 +102,10 @@ struct Member {
     child: Option<Child>,
     paused: bool,
     log_start: u64,
+    /// `--initial-cluster-state` ("existing" once re-added by [`Cluster::rejoin_fresh`]).
+    state: &'static str,
+    /// Environment for the next start only (e.g. FAILPOINTS), cleared by it.
+    next_env: Vec<(String, String)>,
 }
 
 impl Member {
@@ -210,6 +214,8 @@ impl Cluster {
                 child: None,
                 paused: false,
                 log_start: 0,
+                state: "new",
+                next_env: Vec::new(),
             })
             .collect();
         let mut c = Cluster {
@@ -299,13 +305,14 @@ impl Cluster {
             .arg("--initial-cluster-token")
             .arg(&opts.token)
             .arg("--initial-cluster-state")
-            .arg("new")
+            .arg(m.state)
             .arg("--heartbeat-interval")
             .arg(opts.heartbeat_ms.to_string())
             .arg("--election-timeout")
             .arg(opts.election_ms.to_string())
             .args(&opts.args)
             .envs(opts.envs.iter().map(|(k, v)| (k, v)))
+            .envs(std::mem::take(&mut m.next_env))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log);
@@ -1243,5 +1250,53 @@ impl Cluster {
                 .await
                 .map(|r| r.into_inner().kvs.into_iter().next().map(|kv| kv.value))
         })
+    }
+}
+
+/// Crash and membership helpers for the robustness suite: fallible versions
+/// of restart (a member that cannot come back is a finding, not a harness
+/// panic), one-shot start-up environment, and re-adding a member slot as a
+/// brand-new member.
+impl Cluster {
+    /// Member `i`'s data dir (`--data-dir`).
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.members[i].data_dir()
+    }
+
+    /// Like [`Self::restart`] with `env` added to this start only; Err (with
+    /// the reason) if it exits or is not ready in time.
+    pub fn try_restart_with(&mut self, i: usize, env: &[(String, String)]) -> Result<(), String> {
+        self.members[i].kill9();
+        self.members[i].next_env = env.to_vec();
+        self.spawn(i);
+        self.wait_ready(i)
+    }
+
+    /// Waits (bounded) until member `i` exits by itself; true if it did.
+    pub fn wait_exit(&mut self, i: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.members[i].exited() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(POLL_INTERVAL * 2);
+        }
+    }
+
+    /// After slot `i`'s member was removed and a new member was added with
+    /// the same (proxy) peer URL under id `new_id`: kills whatever runs in
+    /// the slot, wipes its data dir and starts it with
+    /// `--initial-cluster-state existing`; Err if it does not become ready.
+    pub fn rejoin_fresh(&mut self, i: usize, new_id: u64) -> Result<(), String> {
+        self.members[i].kill9();
+        let _ = std::fs::remove_dir_all(self.members[i].data_dir());
+        self.members[i].state = "existing";
+        self.ids[i] = new_id;
+        self.proxy.learn_id(new_id, i);
+        self.spawn(i);
+        self.wait_ready(i)
     }
 }

@@ -10,16 +10,19 @@ use etcd_checker::{
 };
 use etcd_proto::etcdserverpb::kv_client::KvClient;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 
 use super::common::cluster::{Cluster, ClusterOpts};
-use super::faults::{self, Injected};
+use super::faults::{self, FaultKind, Injected};
 use super::workload::{self, Ctx};
 
 /// How long after healing watchers get to deliver the sentinel.
 const WATCH_CATCH_UP: Duration = Duration::from_secs(30);
 /// How long members get to agree on applied index and HashKV.
 const CONVERGE: Duration = Duration::from_secs(30);
+/// Both waits once the run has already failed (e.g. a member did not come
+/// back): the rest only adds detail, so it need not take long.
+const WAIT_WHEN_FAILED: Duration = Duration::from_secs(5);
 /// Allowed time between a lease's latest expiry and its key's removal
 /// (the leader checks every 500 ms, then revokes through Raft).
 const LEASE_SLACK: Duration = Duration::from_secs(3);
@@ -33,6 +36,31 @@ pub struct RunConfig {
     pub workload: Duration,
     /// Extra member environment (e.g. the stale-reads knob).
     pub envs: Vec<(String, String)>,
+    /// Cluster size.
+    pub members: usize,
+    /// Chance that a step overlaps a second fault (0: one at a time).
+    pub overlap_p: f64,
+    /// Fault kinds to draw from (those needing our server are dropped when
+    /// the harness runs the real etcd).
+    pub kinds: Vec<FaultKind>,
+    /// `--snapshot-count` (small, to stress snapshots).
+    pub snapshot_count: u64,
+}
+
+impl RunConfig {
+    /// The configuration a seed replays with: every fault kind; 5 members
+    /// when `seed % 3 == 0`, else 3; overlapping faults when `seed` is even.
+    pub fn for_seed(seed: u64, workload: Duration) -> RunConfig {
+        RunConfig {
+            seed,
+            workload,
+            envs: vec![],
+            members: if seed % 3 == 0 { 5 } else { 3 },
+            overlap_p: if seed % 2 == 0 { 0.4 } else { 0.0 },
+            kinds: faults::ALL_KINDS.to_vec(),
+            snapshot_count: 100,
+        }
+    }
 }
 
 /// What one run found.
@@ -53,6 +81,8 @@ pub struct RunResult {
     pub fault_secs: f64,
     /// Tails of the member logs (kept for failure reports).
     pub logs: String,
+    /// Cluster size and overlap chance, for the summary.
+    pub shape: (usize, f64),
 }
 
 impl RunResult {
@@ -64,8 +94,10 @@ impl RunResult {
     /// A one-line summary.
     pub fn summary(&self) -> String {
         format!(
-            "seed {}: {:.0}s, {} faults, {} kv ops ({} unknown), {} groups ({} inconclusive), {} watch events, {} leases, {} lock holds: {}",
+            "seed {}: {} members, overlap {:.1}, {:.0}s, {} faults, {} kv ops ({} unknown), {} groups ({} inconclusive), {} watch events, {} leases, {} lock holds: {}",
             self.seed,
+            self.shape.0,
+            self.shape.1,
             self.fault_secs,
             self.faults.len(),
             self.ops.0,
@@ -101,12 +133,21 @@ impl RunResult {
 
 /// Runs one seed end to end.
 pub fn run_seed(cfg: &RunConfig) -> RunResult {
+    let ours = !super::common::testing_external_server();
+    let mut envs = cfg.envs.clone();
+    let mut kinds = cfg.kinds.clone();
+    if ours {
+        envs.push(("ETCD_RS_TEST_WAL_SYNCED_MARK".into(), "1".into()));
+    } else {
+        kinds.retain(|&k| !faults::ours_only(k));
+    }
+    assert!(!kinds.is_empty(), "no fault kind left to draw");
     let opts = ClusterOpts {
-        args: vec!["--snapshot-count".into(), "100".into()],
-        envs: cfg.envs.clone(),
+        args: vec!["--snapshot-count".into(), cfg.snapshot_count.to_string()],
+        envs,
         ..Default::default()
     };
-    let mut c = Cluster::start(3, opts);
+    let mut c = Cluster::start(cfg.members, opts);
     let leader = c.wait_leader(Duration::from_secs(20));
     let start_rev = c
         .put(leader, "setup", "x")
@@ -172,24 +213,43 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     let deadline = started + cfg.workload;
     let clock = rec.clone();
     let now = move || clock.clock().now_ns();
-    let mut injected = Vec::new();
+    let mut injected: Vec<Injected> = Vec::new();
+    let mut violations = Vec::new();
     loop {
-        let (kind, at_leader, hold, gap) = faults::draw(&mut rng);
-        std::thread::sleep(gap);
-        if Instant::now() + hold >= deadline {
+        let plan = faults::draw(&mut rng, &kinds, cfg.overlap_p);
+        std::thread::sleep(plan.gap);
+        if Instant::now() + plan.hold >= deadline {
             break;
         }
-        injected.push(faults::inject(
-            &mut c, &mut rng, kind, at_leader, hold, &now,
-        ));
+        for p in faults::revive_unexpected(&mut c) {
+            violations.push(Violation::new("fault", p));
+        }
+        let first = faults::start(&mut c, &mut rng, plan.kind, plan.at_leader, &[], &now);
+        let second = match plan.overlap {
+            Some((kind, after)) if first.targets.len() < c.len() => {
+                std::thread::sleep(after);
+                let avoid = first.targets.clone();
+                let at_leader = rng.random_bool(0.5);
+                Some((faults::start(&mut c, &mut rng, kind, at_leader, &avoid, &now), after))
+            }
+            _ => None,
+        };
+        std::thread::sleep(plan.hold - second.as_ref().map_or(Duration::ZERO, |s| s.1));
+        injected.push(faults::heal(&mut c, first, &now));
+        if let Some((s, _)) = second {
+            injected.push(faults::heal(&mut c, s, &now));
+        }
     }
     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
     let fault_secs = started.elapsed().as_secs_f64();
     c.proxy().heal_all();
-    for i in 0..c.len() {
-        if !c.is_running(i) {
-            c.restart(i);
+    for f in &injected {
+        for p in &f.problems {
+            violations.push(Violation::new("fault", format!("{f}: {p}")));
         }
+    }
+    for p in faults::revive_unexpected(&mut c) {
+        violations.push(Violation::new("fault", p));
     }
     let healed_ns = now();
     let _ = stop_tx.send(true);
@@ -200,8 +260,13 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     });
 
     // The sentinel, written last and recorded like any put.
-    let mut violations = Vec::new();
-    let leader = c.wait_leader(Duration::from_secs(30));
+    let leader = wait_leader(&mut c, Duration::from_secs(30)).unwrap_or_else(|| {
+        violations.push(Violation::new(
+            "liveness",
+            "no leader within 30s of healing".into(),
+        ));
+        0
+    });
     let sentinel_rev = rt.block_on(async {
         let mut kv = KvClient::new(workload::channel(
             &ctx.urls[leader],
@@ -232,7 +297,8 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
             "no sentinel put succeeded after healing".into(),
         )),
         Some(rev) => {
-            let until = Instant::now() + WATCH_CATCH_UP;
+            let catch_up = if violations.is_empty() { WATCH_CATCH_UP } else { WAIT_WHEN_FAILED };
+            let until = Instant::now() + catch_up;
             for w in &watchers {
                 while Instant::now() < until
                     && !w.lock().unwrap().events.iter().any(|e| e.rev >= rev)
@@ -243,7 +309,7 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
                 if l.events.iter().any(|e| e.rev >= rev) {
                     l.caught_up_rev = rev;
                 } else {
-                    violations.push(Violation::new("watch-liveness", format!("{} did not reach the sentinel at rev {rev} within {WATCH_CATCH_UP:?} of healing", l.name)));
+                    violations.push(Violation::new("watch-liveness", format!("{} did not reach the sentinel at rev {rev} within {catch_up:?} of healing", l.name)));
                 }
             }
         }
@@ -280,7 +346,8 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     drop(rt);
 
     // All members end with the same applied index and HashKV.
-    if let Err(e) = converge(&mut c) {
+    let converge_within = if violations.is_empty() { CONVERGE } else { WAIT_WHEN_FAILED };
+    if let Err(e) = converge(&mut c, converge_within) {
         violations.push(Violation::new("hashkv", e));
     }
 
@@ -311,14 +378,29 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
         ),
         fault_secs,
         logs: c.logs(),
+        shape: (cfg.members, cfg.overlap_p),
     };
     result
 }
 
+/// Polls for a leader a majority agrees on; None after `timeout`.
+fn wait_leader(c: &mut Cluster, timeout: Duration) -> Option<usize> {
+    let until = Instant::now() + timeout;
+    loop {
+        if let Some(l) = c.leader() {
+            return Some(l);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Polls until every member reports the same applied index and HashKV.
-fn converge(c: &mut Cluster) -> Result<(), String> {
+fn converge(c: &mut Cluster, within: Duration) -> Result<(), String> {
     let all: Vec<usize> = (0..c.len()).collect();
-    let until = Instant::now() + CONVERGE;
+    let until = Instant::now() + within;
     loop {
         let applied: Vec<Option<u64>> = c
             .statuses(&all)
@@ -332,7 +414,7 @@ fn converge(c: &mut Cluster) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() >= until {
-            return Err(format!("members did not converge within {CONVERGE:?}: applied {applied:?}, hash_kv {hashes:?}"));
+            return Err(format!("members did not converge within {within:?}: applied {applied:?}, hash_kv {hashes:?}"));
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -148,8 +148,13 @@ wireAuthForms(notify, confirmDialog);
 
 let search = null;
 async function searchPage() {
+  const s = search;
+  if (!s || s.busy) return;
+  s.busy = true;
+  $('search-more').disabled = true;
   try {
-    const r = await search.next();
+    const r = await s.next();
+    if (s !== search) return; // a newer search replaced this one
     for (const k of r.keys) {
       const li = document.createElement('li');
       const b = document.createElement('button');
@@ -161,7 +166,7 @@ async function searchPage() {
     $('search-summary').textContent = `${n} match${n === 1 ? '' : 'es'}` + (search.mode === 'substring' ? `, ${r.scanned} keys scanned` : '') + (r.done ? '' : ' so far');
     $('search-more').hidden = r.done;
     $('search-more').textContent = search.mode === 'substring' ? 'Keep scanning' : 'More results';
-  } catch (e) { notify(e); }
+  } catch (e) { notify(e); } finally { s.busy = false; $('search-more').disabled = false; }
 }
 $('search-form').addEventListener('submit', async (e) => {
   e.preventDefault();

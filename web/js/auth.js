@@ -34,6 +34,8 @@ export function askLogin(reason) {
       }
     };
   });
+  // Escape must not dismiss it: with auth on, nothing works without a token.
+  dlg.oncancel = (e) => e.preventDefault();
   dlg.showModal();
   $('login-user').focus();
   return dlg.pending;

@@ -92,8 +92,11 @@ export function fromB64url(s) {
   return fromB64(s);
 }
 
-/** Lease ids travel as decimal strings; etcdctl shows them in hex. */
-export function leaseHex(dec) { return BigInt(dec).toString(16); }
+/** Lease ids travel as decimal strings; etcdctl shows them as 16 hex digits (%016x). */
+export function leaseHex(dec) { return BigInt(dec).toString(16).padStart(16, '0'); }
+
+/** Member ids as etcdctl shows them (%x). */
+export function memberHex(dec) { return BigInt(dec).toString(16); }
 
 /** A lease id typed by a user (hex, as etcdctl prints it) as a decimal string, or null if it is not one. */
 export function parseLeaseHex(s) {

@@ -4,7 +4,7 @@
 // answer within MEMBER_TIMEOUT_MS is shown as unreachable.
 
 import { call, get } from './api.js';
-import { leaseHex } from './bytes.js';
+import { memberHex } from './bytes.js';
 
 export const MEMBER_TIMEOUT_MS = 3000;
 
@@ -30,7 +30,7 @@ export async function renderCluster(notify) {
   const rows = members.map((m) => {
     const tr = document.createElement('tr');
     tr.dataset.id = m.ID;
-    const cells = [m.name || '(unstarted)', leaseHex(m.ID), (m.peerURLs || []).join(' '), (m.clientURLs || []).join(' '),
+    const cells = [m.name || '(unstarted)', memberHex(m.ID), (m.peerURLs || []).join(' '), (m.clientURLs || []).join(' '),
       '…', m.isLearner ? 'yes' : 'no', '…', '…', '…', '…', '…', '…'];
     for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.append(td); }
     tr.cells[1].className = 'mono';
@@ -75,7 +75,7 @@ async function renderAlarms(members) {
     box.replaceChildren(...alarms.map((a) => {
       const p = document.createElement('p');
       p.className = 'bad';
-      p.textContent = `${a.alarm || 'NONE'} on member ${names.get(a.memberID) || leaseHex(a.memberID || '0')}`;
+      p.textContent = `${a.alarm || 'NONE'} on member ${names.get(a.memberID) || memberHex(a.memberID || '0')}`;
       return p;
     }));
   } catch (e) {

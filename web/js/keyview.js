@@ -42,6 +42,7 @@ export class KeyView {
     this.key = null; this.kv = null; this.isNew = true; this.dirty = false; this.detected = 'text';
     $('kv-key').value = prefix; $('kv-key').readOnly = false;
     $('kv-value').value = ''; $('kv-format').value = 'auto'; $('kv-ttl').value = ''; $('kv-lease').value = '';
+    this.prevFormat = 'text';
     $('kv-meta').replaceChildren(); $('kv-live').hidden = true; $('kv-history').hidden = true;
     $('kv-delete').disabled = true; $('kv-history-btn').disabled = true;
     this.stopCountdown(); this.validate();
@@ -65,11 +66,17 @@ export class KeyView {
     const meta = $('kv-meta');
     meta.replaceChildren();
     const item = (k, v) => { const d = document.createElement('div'); d.innerHTML = '<dt></dt><dd></dd>'; d.firstChild.textContent = k; d.lastChild.textContent = v; d.lastChild.id = 'kv-meta-' + k.replace(/\W+/g, '-'); meta.append(d); };
-    if (!kv) { item('state', 'does not exist (deleted or expired)'); $('kv-value').value = ''; this.stopCountdown(); this.validate(); return; }
+    if (!kv) {
+      item('state', 'does not exist (deleted or expired)');
+      $('kv-value').value = ''; $('kv-ttl').value = ''; $('kv-lease').value = '';
+      this.stopCountdown(); this.validate();
+      return;
+    }
     item('create rev', kv.createRevision); item('mod rev', kv.modRevision); item('version', kv.version);
     item('size', `${kv.value.length} B`); item('lease', kv.lease ? leaseHex(kv.lease) : 'none');
     this.detected = detect(kv.value);
     $('kv-value').value = toEditor(kv.value, this.format());
+    this.prevFormat = this.format();
     $('kv-ttl').value = ''; $('kv-lease').value = kv.lease ? leaseHex(kv.lease) : '';
     this.validate();
     this.startCountdown(kv.lease);

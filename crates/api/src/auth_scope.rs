@@ -3,9 +3,17 @@
 //! [`layer`] wraps every request on a client listener: it reads the token
 //! from the gRPC metadata `token` (or `authorization`, which the JSON
 //! gateway and Swagger clients send), and a certificate common name the TLS
-//! layer may have verified (a [`VerifiedCn`] request extension, put there
-//! only when `--client-cert-auth` is on and the gateway did not proxy the
-//! request), and runs the request inside [`Credentials::scope`]. Server code
+//! layer verified, and runs the request inside [`Credentials::scope`].
+//!
+//! The CN: the TLS acceptor puts the subject CN of the client certificate
+//! into each request of the connection as a [`crate::tls::PeerCn`]
+//! extension; it only asks for (and verifies) client certificates with
+//! `--client-cert-auth`. Like etcd 3.4, the CN names the user only for gRPC
+//! calls (content type `application/grpc*`) and only when no token is given
+//! (the server decides the latter); JSON gateway and v2 requests never use
+//! it (etcd's gateway reaches gRPC through its own client connection, so
+//! the caller's certificate never gets there). [`VerifiedCn`] is the same
+//! thing for callers that build requests by hand (tests). Server code
 //! called from the handler then knows who is asking; work spawned for a
 //! stream takes the credentials along explicitly.
 
@@ -35,8 +43,24 @@ pub fn credentials(req: &Request) -> Credentials {
     };
     Credentials {
         token: header(TOKEN_METADATA).or_else(|| header(AUTHORIZATION_METADATA)),
-        verified_cn: req.extensions().get::<VerifiedCn>().map(|c| c.0.clone()),
+        verified_cn: verified_cn(req),
     }
+}
+
+/// The certificate CN a gRPC request may run as (see the module docs).
+fn verified_cn(req: &Request) -> Option<String> {
+    let grpc = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if !grpc {
+        return None;
+    }
+    let ext = req.extensions();
+    ext.get::<crate::tls::PeerCn>()
+        .map(|c| c.0.clone())
+        .or_else(|| ext.get::<VerifiedCn>().map(|c| c.0.clone()))
 }
 
 /// Middleware: serves the request inside its credentials' scope.

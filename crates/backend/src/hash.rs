@@ -9,40 +9,12 @@
 //! the same data; members of one etcd-rs cluster agree with each other.
 
 use crate::backend::Backend;
+use crate::crc32c::crc32c_update;
 use crate::error::BackendError;
 use crate::table::Table;
 
 /// (table, key) pairs left out of [`Backend::hash`].
 pub const HASH_IGNORED: &[(Table, &[u8])] = &[(Table::Meta, b"consistent_index")];
-
-/// CRC-32C lookup table (reflected polynomial 0x82F63B78).
-const CRC32C_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0x82F6_3B78
-            } else {
-                c >> 1
-            };
-            bit += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
-
-fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
-    let mut c = !crc;
-    for &b in data {
-        c = CRC32C_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
-}
 
 impl Backend {
     /// The hash of all tables (see the module docs), from one consistent view.
@@ -69,13 +41,6 @@ impl Backend {
 mod tests {
     use super::*;
     use crate::BackendConfig;
-
-    #[test]
-    fn crc32c_check_value() {
-        assert_eq!(crc32c_update(0, b"123456789"), 0xE306_9283);
-        let split = crc32c_update(crc32c_update(0, b"1234"), b"56789");
-        assert_eq!(split, 0xE306_9283, "incremental updates chain");
-    }
 
     #[test]
     fn hash_covers_data_but_not_the_consistent_index_or_commit_timing() {

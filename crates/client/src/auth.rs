@@ -55,7 +55,12 @@ impl Client {
 
     /// Adds a user; an empty password with `no_password` creates a user that
     /// can only authenticate by certificate.
-    pub async fn add_user(&self, name: &str, password: &str, no_password: bool) -> Result<AuthUserAddResponse> {
+    pub async fn add_user(
+        &self,
+        name: &str,
+        password: &str,
+        no_password: bool,
+    ) -> Result<AuthUserAddResponse> {
         self.user_add(AuthUserAddRequest {
             name: name.to_string(),
             password: password.to_string(),
@@ -66,7 +71,11 @@ impl Client {
     }
 
     /// Grants `perm` to `role`.
-    pub async fn grant_permission(&self, role: &str, perm: Permission) -> Result<AuthRoleGrantPermissionResponse> {
+    pub async fn grant_permission(
+        &self,
+        role: &str,
+        perm: Permission,
+    ) -> Result<AuthRoleGrantPermissionResponse> {
         self.role_grant_permission(AuthRoleGrantPermissionRequest {
             name: role.to_string(),
             perm: Some(perm),

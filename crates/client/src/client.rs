@@ -95,7 +95,8 @@ impl Client {
                 Ok(()) => {}
                 // Credentials against a cluster without auth are ignored, as
                 // etcd's Go client does.
-                Err(Error::Status(s)) if s.message() == "etcdserver: authentication is not enabled" => {}
+                Err(Error::Status(s))
+                    if s.message() == "etcdserver: authentication is not enabled" => {}
                 Err(e) => return Err(e),
             }
         }
@@ -150,7 +151,12 @@ impl Client {
     }
 
     /// One unary call with failover, retry and token refresh (module docs).
-    pub(crate) async fn unary<Req, Resp, F, Fut>(&self, retry: Retry, req: Req, call: F) -> Result<Resp>
+    pub(crate) async fn unary<Req, Resp, F, Fut>(
+        &self,
+        retry: Retry,
+        req: Req,
+        call: F,
+    ) -> Result<Resp>
     where
         Req: Clone,
         F: Fn(Channel, Request<Req>) -> Fut,
@@ -159,7 +165,12 @@ impl Client {
         self.bounded(self.unary_unbounded(retry, req, call)).await
     }
 
-    async fn unary_unbounded<Req, Resp, F, Fut>(&self, retry: Retry, req: Req, call: F) -> Result<Resp>
+    async fn unary_unbounded<Req, Resp, F, Fut>(
+        &self,
+        retry: Retry,
+        req: Req,
+        call: F,
+    ) -> Result<Resp>
     where
         Req: Clone,
         F: Fn(Channel, Request<Req>) -> Fut,

@@ -13,14 +13,20 @@ use crate::error::Result;
 impl Client {
     /// Lists the members.
     pub async fn member_list(&self) -> Result<MemberListResponse> {
-        self.unary(Retry::Repeatable, MemberListRequest {}, |ch, r| async move {
-            ClusterClient::new(ch).member_list(r).await
-        })
+        self.unary(
+            Retry::Repeatable,
+            MemberListRequest {},
+            |ch, r| async move { ClusterClient::new(ch).member_list(r).await },
+        )
         .await
     }
 
     /// Adds a member (a learner when `is_learner`).
-    pub async fn member_add(&self, peer_urls: Vec<String>, is_learner: bool) -> Result<MemberAddResponse> {
+    pub async fn member_add(
+        &self,
+        peer_urls: Vec<String>,
+        is_learner: bool,
+    ) -> Result<MemberAddResponse> {
         let req = MemberAddRequest {
             peer_ur_ls: peer_urls,
             is_learner,
@@ -33,14 +39,20 @@ impl Client {
 
     /// Removes a member.
     pub async fn member_remove(&self, id: u64) -> Result<MemberRemoveResponse> {
-        self.unary(Retry::NonRepeatable, MemberRemoveRequest { id }, |ch, r| async move {
-            ClusterClient::new(ch).member_remove(r).await
-        })
+        self.unary(
+            Retry::NonRepeatable,
+            MemberRemoveRequest { id },
+            |ch, r| async move { ClusterClient::new(ch).member_remove(r).await },
+        )
         .await
     }
 
     /// Replaces a member's peer URLs.
-    pub async fn member_update(&self, id: u64, peer_urls: Vec<String>) -> Result<MemberUpdateResponse> {
+    pub async fn member_update(
+        &self,
+        id: u64,
+        peer_urls: Vec<String>,
+    ) -> Result<MemberUpdateResponse> {
         let req = MemberUpdateRequest {
             id,
             peer_ur_ls: peer_urls,
@@ -53,9 +65,11 @@ impl Client {
 
     /// Promotes a learner to a voting member.
     pub async fn member_promote(&self, id: u64) -> Result<MemberPromoteResponse> {
-        self.unary(Retry::NonRepeatable, MemberPromoteRequest { id }, |ch, r| async move {
-            ClusterClient::new(ch).member_promote(r).await
-        })
+        self.unary(
+            Retry::NonRepeatable,
+            MemberPromoteRequest { id },
+            |ch, r| async move { ClusterClient::new(ch).member_promote(r).await },
+        )
         .await
     }
 }

@@ -50,7 +50,11 @@ impl Client {
     }
 
     /// Updates the leader's value.
-    pub async fn proclaim(&self, leader: LeaderKey, value: impl Into<Vec<u8>>) -> Result<ProclaimResponse> {
+    pub async fn proclaim(
+        &self,
+        leader: LeaderKey,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<ProclaimResponse> {
         let req = ProclaimRequest {
             leader: Some(leader),
             value: value.into(),
@@ -76,7 +80,9 @@ impl Client {
     pub async fn observe(&self, name: impl Into<Vec<u8>>) -> Result<Observer> {
         let req = LeaderRequest { name: name.into() };
         let inner = self
-            .open_stream(req, |ch, r| async move { ElectionClient::new(ch).observe(r).await })
+            .open_stream(req, |ch, r| async move {
+                ElectionClient::new(ch).observe(r).await
+            })
             .await?;
         Ok(Observer { inner })
     }

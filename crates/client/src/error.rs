@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn etcd_messages_render_bare() {
-        let e = Error::from(tonic::Status::not_found("etcdserver: requested lease not found"));
+        let e = Error::from(tonic::Status::not_found(
+            "etcdserver: requested lease not found",
+        ));
         assert_eq!(e.to_string(), "etcdserver: requested lease not found");
     }
 

@@ -104,9 +104,11 @@ impl Client {
         } else {
             Retry::NonRepeatable
         };
-        self.unary(retry, req, |ch, r| async move {
-            KvClient::new(ch).txn(r).await
-        })
+        self.unary(
+            retry,
+            req,
+            |ch, r| async move { KvClient::new(ch).txn(r).await },
+        )
         .await
     }
 

@@ -59,9 +59,11 @@ impl Client {
 
     /// Revokes a lease, deleting its keys.
     pub async fn lease_revoke(&self, id: i64) -> Result<LeaseRevokeResponse> {
-        self.unary(Retry::Repeatable, LeaseRevokeRequest { id }, |ch, r| async move {
-            LeaseClient::new(ch).lease_revoke(r).await
-        })
+        self.unary(
+            Retry::Repeatable,
+            LeaseRevokeRequest { id },
+            |ch, r| async move { LeaseClient::new(ch).lease_revoke(r).await },
+        )
         .await
     }
 
@@ -76,9 +78,11 @@ impl Client {
 
     /// All leases.
     pub async fn lease_leases(&self) -> Result<LeaseLeasesResponse> {
-        self.unary(Retry::Repeatable, LeaseLeasesRequest {}, |ch, r| async move {
-            LeaseClient::new(ch).lease_leases(r).await
-        })
+        self.unary(
+            Retry::Repeatable,
+            LeaseLeasesRequest {},
+            |ch, r| async move { LeaseClient::new(ch).lease_leases(r).await },
+        )
         .await
     }
 

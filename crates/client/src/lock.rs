@@ -16,7 +16,10 @@ impl Client {
             lease,
         };
         let (_, ch) = self.channel().await;
-        Ok(LockClient::new(ch).lock(self.request(req)).await?.into_inner())
+        Ok(LockClient::new(ch)
+            .lock(self.request(req))
+            .await?
+            .into_inner())
     }
 
     /// Releases the lock held under `key`.

@@ -39,9 +39,11 @@ impl Client {
 
     /// `HashKV` at `revision` (0: latest).
     pub async fn hash_kv(&self, revision: i64) -> Result<HashKvResponse> {
-        self.unary(Retry::Repeatable, HashKvRequest { revision }, |ch, r| async move {
-            MaintenanceClient::new(ch).hash_kv(r).await
-        })
+        self.unary(
+            Retry::Repeatable,
+            HashKvRequest { revision },
+            |ch, r| async move { MaintenanceClient::new(ch).hash_kv(r).await },
+        )
         .await
     }
 
@@ -63,17 +65,21 @@ impl Client {
 
     /// `Defragment` the member this client is connected to.
     pub async fn defragment(&self) -> Result<DefragmentResponse> {
-        self.unary(Retry::NonRepeatable, DefragmentRequest {}, |ch, r| async move {
-            MaintenanceClient::new(ch).defragment(r).await
-        })
+        self.unary(
+            Retry::NonRepeatable,
+            DefragmentRequest {},
+            |ch, r| async move { MaintenanceClient::new(ch).defragment(r).await },
+        )
         .await
     }
 
     /// `MoveLeader` to `target_id` (must be sent to the leader).
     pub async fn move_leader(&self, target_id: u64) -> Result<MoveLeaderResponse> {
-        self.unary(Retry::Repeatable, MoveLeaderRequest { target_id }, |ch, r| async move {
-            MaintenanceClient::new(ch).move_leader(r).await
-        })
+        self.unary(
+            Retry::Repeatable,
+            MoveLeaderRequest { target_id },
+            |ch, r| async move { MaintenanceClient::new(ch).move_leader(r).await },
+        )
         .await
     }
 

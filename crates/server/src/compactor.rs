@@ -12,6 +12,12 @@
 //!
 //! The schedule is a pure state machine ([`Periodic`], [`RevisionMode`])
 //! fed with times and revisions; [`spawn`] drives it with a Tokio timer.
+//!
+//! Test seam: the revision mode's 5-minute interval can be shortened with the
+//! environment variable [`REVISION_MODE_INTERVAL_ENV`]
+//! (`ETCD_RS_TEST_REVISION_COMPACTION_INTERVAL_MS=<ms>`, at least 1). It exists
+//! only so process tests need not wait 5 minutes; etcd has no such knob, and
+//! production deployments must not set it.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -23,6 +29,8 @@ use crate::EtcdServer;
 
 /// How often the revision mode looks (etcd: 5 minutes).
 pub const REVISION_MODE_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// Test-only override of [`REVISION_MODE_INTERVAL`], in milliseconds.
+pub const REVISION_MODE_INTERVAL_ENV: &str = "ETCD_RS_TEST_REVISION_COMPACTION_INTERVAL_MS";
 /// The longest compaction interval of the periodic mode (etcd: 1 hour).
 const PERIODIC_INTERVAL_MAX: Duration = Duration::from_secs(3600);
 /// The periodic mode samples ten times per interval.
@@ -235,10 +243,24 @@ async fn run_periodic(weak: Weak<EtcdServer>, period: Duration) {
     }
 }
 
+/// The revision mode's interval: [`REVISION_MODE_INTERVAL`] unless the test
+/// seam [`REVISION_MODE_INTERVAL_ENV`] holds a positive number of ms.
+fn revision_mode_interval(env_value: Option<&str>) -> Duration {
+    match env_value.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(ms) if ms > 0 => Duration::from_millis(ms),
+        _ => REVISION_MODE_INTERVAL,
+    }
+}
+
 async fn run_revision(weak: Weak<EtcdServer>, retention: i64) {
     let mut r = RevisionMode { retention, prev: 0 };
+    let env = std::env::var(REVISION_MODE_INTERVAL_ENV).ok();
+    let interval = revision_mode_interval(env.as_deref());
+    if interval != REVISION_MODE_INTERVAL {
+        tracing::warn!(target: "compactor", "revision compaction interval overridden by {REVISION_MODE_INTERVAL_ENV} to {} (test only)", go_duration(interval));
+    }
     loop {
-        tokio::time::sleep(REVISION_MODE_INTERVAL).await;
+        tokio::time::sleep(interval).await;
         let Some(s) = weak.upgrade() else { return };
         if !s.is_leader() {
             continue;
@@ -254,10 +276,17 @@ async fn run_revision(weak: Weak<EtcdServer>, retention: i64) {
             }
             Err(e) => {
                 tracing::info!(target: "compactor", notice = true, "Failed auto-compaction at revision {rev} ({e})");
-                tracing::info!(target: "compactor", notice = true, "Retry after {}", go_duration(REVISION_MODE_INTERVAL));
+                tracing::info!(target: "compactor", notice = true, "Retry after {}", go_duration(interval));
             }
         }
     }
+}
+
+/// The lines etcd's mvcc store logs for a finished compaction (every member
+/// logs them when it applies one).
+pub(crate) fn log_compacted(rev: i64, took: Duration) {
+    tracing::info!(target: "mvcc", "store.index: compact {rev}");
+    tracing::info!(target: "mvcc", "finished scheduled compaction at {rev} (took {})", go_duration(took));
 }
 
 /// A duration as Go prints it (`1h0m0s`, `30m0s`, `1.5s`, `100ms`).
@@ -372,6 +401,17 @@ mod tests {
             p.due(t0 + Duration::from_secs(20)),
             Some(109),
             "the oldest of the 11 samples"
+        );
+    }
+
+    #[test]
+    fn revision_mode_interval_seam() {
+        assert_eq!(revision_mode_interval(None), REVISION_MODE_INTERVAL);
+        assert_eq!(revision_mode_interval(Some("0")), REVISION_MODE_INTERVAL);
+        assert_eq!(revision_mode_interval(Some("x")), REVISION_MODE_INTERVAL);
+        assert_eq!(
+            revision_mode_interval(Some("250")),
+            Duration::from_millis(250)
         );
     }
 

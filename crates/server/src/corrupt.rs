@@ -7,7 +7,8 @@
 //!   WAL), before it starts Raft, hashes its key space at its revision and
 //!   asks every peer for the hash at that revision. A different hash with the
 //!   same compact revision is a mismatch: the member refuses to start with
-//!   `<id> found data inconsistency with peers`. Unreachable, lagging or
+//!   `<id> found data inconsistency with peers`. The peers are the
+//!   membership its backend recorded (Raft has not replayed the WAL yet). Unreachable, lagging or
 //!   differently compacted peers are logged and skipped.
 //! - `--experimental-corrupt-check-time`: every interval the leader hashes,
 //!   asks the peers, waits for a linearizable read and hashes again; a
@@ -24,8 +25,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
+use crate::membership::Member;
 use crate::membership_store::MembershipStore;
 use crate::{EtcdServer, ServerError};
+use etcd_backend::Table;
 
 /// The peer path (etcd's `PeerHashKVPath`).
 pub const PEER_HASHKV_PATH: &str = "/members/hashkv";
@@ -192,14 +195,13 @@ struct PeerHash {
 }
 
 async fn peer_hashes(
-    members: &MembershipStore,
+    members: Vec<Member>,
     self_id: u64,
     rev: i64,
     timeout: Duration,
 ) -> Vec<PeerHash> {
     let mut out = Vec::new();
     for m in members
-        .list()
         .into_iter()
         .filter(|m| m.id != self_id && !m.peer_urls.is_empty())
     {
@@ -226,6 +228,23 @@ async fn peer_hashes(
     out
 }
 
+/// The members a restarting member knows before Raft runs: the snapshot's
+/// membership when there is one, else the membership its backend recorded
+/// when it last applied (the WAL replay that rebuilds the store comes later).
+fn members_at_start(kv: &KvStore, members: &MembershipStore) -> Vec<Member> {
+    let known = members.list();
+    if !known.is_empty() {
+        return known;
+    }
+    let rows = kv
+        .backend()
+        .range(Table::Members, &[], None, 0)
+        .unwrap_or_default();
+    rows.iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<Member>(v).ok())
+        .collect()
+}
+
 /// The start-up check (see the module docs).
 pub(crate) async fn initial_check(
     member_id: u64,
@@ -240,7 +259,7 @@ pub(crate) async fn initial_check(
         .hash_kv(0)
         .map_err(|e| ServerError::Config(format!("{member_id:x} failed to fetch hash ({e})")))?;
     let mut mismatch = 0;
-    for p in peer_hashes(members, member_id, rev, timeout).await {
+    for p in peer_hashes(members_at_start(kv, members), member_id, rev, timeout).await {
         match &p.result {
             Ok(r) if r.hash != hash && r.compact_revision == crev => {
                 tracing::error!(target: "etcdserver", "{member_id:x}'s hash {hash} != {:x}'s hash {} (revision {rev}, peer revision {}, compact revision {crev})",
@@ -295,7 +314,7 @@ impl EtcdServer {
             return;
         };
         let peers = peer_hashes(
-            &self.members,
+            self.members.list(),
             self.member_id(),
             rev,
             self.config().request_timeout(),

@@ -17,6 +17,7 @@
 //!    does not hold yet (it skips entries at or below `consistent_index`);
 //! 4. swap the dirs crash-safely (`swap.rs`): etcd's files end up in
 //!    `<dir>.etcd-3.4-backup`, never deleted.
+//!
 //! Any error before the swap leaves etcd's files as they were.
 
 mod entries;
@@ -31,7 +32,9 @@ use etcd_bbolt::BoltReader;
 use etcd_proto::etcdserverpb::Metadata;
 use etcd_raft_node::raft::eraftpb::{Entry, HardState, Snapshot};
 use etcd_raft_node::DurableLog;
-use etcd_wal::etcd::{is_etcd_wal_dir, load_newest_etcd_snap, lock_etcd_wal, read_etcd_wal, EtcdSnap, EtcdWal};
+use etcd_wal::etcd::{
+    is_etcd_wal_dir, load_newest_etcd_snap, lock_etcd_wal, read_etcd_wal, EtcdSnap, EtcdWal,
+};
 use etcd_wal::WalError;
 use prost::Message as _;
 use protobuf::Message as _;
@@ -78,7 +81,9 @@ pub struct ImportSummary {
 /// (the WAL may be missing meanwhile: this is no new member to join).
 pub(crate) fn pending(cfg: &ServerConfig) -> bool {
     let pairs = swap::pairs(&cfg.member_dir(), cfg.wal_dir.as_deref());
-    pairs.last().is_some_and(|p| p.tmp.join(swap::MARKER).exists())
+    pairs
+        .last()
+        .is_some_and(|p| p.tmp.join(swap::MARKER).exists())
 }
 
 /// Finishes an interrupted import, then imports etcd 3.4 data if the WAL
@@ -104,11 +109,20 @@ pub fn import_if_etcd(cfg: &ServerConfig) -> Result<Option<ImportSummary>, Serve
     })?;
     let mut guard = TmpGuard(pairs.iter().map(|p| p.tmp.clone()).collect());
     let member_tmp = &pairs.last().expect("member pair").tmp;
-    let wal_tmp = if cfg.wal_dir.is_some() { pairs[0].tmp.clone() } else { member_tmp.join("wal") };
+    let wal_tmp = if cfg.wal_dir.is_some() {
+        pairs[0].tmp.clone()
+    } else {
+        member_tmp.join("wal")
+    };
     for p in &pairs {
         std::fs::create_dir_all(&p.tmp)?;
     }
-    let summary = convert(&wal_dir, &cfg.snap_dir(), &wal_tmp, &member_tmp.join("snap"))?;
+    let summary = convert(
+        &wal_dir,
+        &cfg.snap_dir(),
+        &wal_tmp,
+        &member_tmp.join("snap"),
+    )?;
     swap::decide(&pairs)?;
     guard.0.clear();
     swap::finish(&pairs)?;
@@ -124,19 +138,27 @@ fn refused(e: impl std::fmt::Display) -> ServerError {
 }
 
 /// Reads etcd's WAL, snapshot and db; writes ours into `wal_out`/`snap_out`.
-fn convert(wal_dir: &Path, snap_dir: &Path, wal_out: &Path, snap_out: &Path) -> Result<ImportSummary, ServerError> {
+fn convert(
+    wal_dir: &Path,
+    snap_dir: &Path,
+    wal_out: &Path,
+    snap_out: &Path,
+) -> Result<ImportSummary, ServerError> {
     let wal = read_etcd_wal(wal_dir).map_err(refused)?;
     if let Some((path, off)) = &wal.torn_tail {
         tracing::warn!(target: "etcdserver", "etcd WAL {} has a torn tail at offset {off}; importing the records before it", path.display());
     }
-    let meta = Metadata::decode(wal.metadata.as_slice()).map_err(|e| refused(format!("bad WAL metadata: {e}")))?;
-    let (snap, skipped) = load_newest_etcd_snap(snap_dir, &wal.valid_snapshots()).map_err(refused)?;
+    let meta = Metadata::decode(wal.metadata.as_slice())
+        .map_err(|e| refused(format!("bad WAL metadata: {e}")))?;
+    let (snap, skipped) =
+        load_newest_etcd_snap(snap_dir, &wal.valid_snapshots()).map_err(refused)?;
     for (path, why) in skipped {
         tracing::warn!(target: "etcdserver", "skipping etcd snapshot {}: {why}", path.display());
     }
     let (snapshot_index, entries, hs) = log_after(&wal, snap.as_ref())?;
     let db_path = pick_db(snap_dir, snapshot_index)?;
-    let db = BoltReader::open(&db_path).map_err(|e| refused(format!("cannot read {}: {e}", db_path.display())))?;
+    let db = BoltReader::open(&db_path)
+        .map_err(|e| refused(format!("cannot read {}: {e}", db_path.display())))?;
     std::fs::create_dir_all(snap_out)?;
     let backend = write_backend(&db, &snap_out.join("db"))?;
     let mut log = DurableLog::create(wal_out, snap_out, &wal.metadata, &[], &HardState::default())?;
@@ -157,10 +179,15 @@ fn convert(wal_dir: &Path, snap_dir: &Path, wal_out: &Path, snap_out: &Path) -> 
 }
 
 /// The snapshot index, the converted entries after it, and the hard state.
-fn log_after(wal: &EtcdWal, snap: Option<&EtcdSnap>) -> Result<(u64, Vec<Entry>, HardState), ServerError> {
+fn log_after(
+    wal: &EtcdWal,
+    snap: Option<&EtcdSnap>,
+) -> Result<(u64, Vec<Entry>, HardState), ServerError> {
     let start = snap.map(|s| s.index).unwrap_or(0);
     if snap.is_none() && !wal.snapshots.iter().any(|s| s.index == 0) {
-        return Err(refused("no usable snapshot file matches the WAL, and the WAL no longer starts at index 1"));
+        return Err(refused(
+            "no usable snapshot file matches the WAL, and the WAL no longer starts at index 1",
+        ));
     }
     let mut counts = entries::Rewrites::default();
     let mut out = Vec::new();
@@ -169,16 +196,24 @@ fn log_after(wal: &EtcdWal, snap: Option<&EtcdSnap>) -> Result<(u64, Vec<Entry>,
     }
     if let Some(first) = out.first() {
         if first.index != start + 1 {
-            return Err(refused(format!("the WAL's entries start at {} but the snapshot is at {start}", first.index)));
+            return Err(refused(format!(
+                "the WAL's entries start at {} but the snapshot is at {start}",
+                first.index
+            )));
         }
     }
     let hs = match &wal.hard_state {
-        Some(b) => HardState::parse_from_bytes(b).map_err(|e| refused(format!("bad hard state: {e}")))?,
+        Some(b) => {
+            HardState::parse_from_bytes(b).map_err(|e| refused(format!("bad hard state: {e}")))?
+        }
         None => HardState::default(),
     };
     let last = out.last().map(|e| e.index).unwrap_or(start);
     if hs.commit > last {
-        return Err(refused(format!("the hard state commits index {} but the WAL ends at {last}", hs.commit)));
+        return Err(refused(format!(
+            "the hard state commits index {} but the WAL ends at {last}",
+            hs.commit
+        )));
     }
     tracing::info!(target: "etcdserver", "etcd WAL: {} entries after snapshot index {start}; rewritten: {:?}", out.len(), counts);
     Ok((start, out, hs))
@@ -186,7 +221,8 @@ fn log_after(wal: &EtcdWal, snap: Option<&EtcdSnap>) -> Result<(u64, Vec<Entry>,
 
 /// etcd's raft snapshot with its data in our payload format.
 fn our_snapshot(s: &EtcdSnap) -> Result<Snapshot, ServerError> {
-    let mut snap = Snapshot::parse_from_bytes(&s.raft_snapshot).map_err(|e| refused(format!("bad snapshot {}: {e}", s.path.display())))?;
+    let mut snap = Snapshot::parse_from_bytes(&s.raft_snapshot)
+        .map_err(|e| refused(format!("bad snapshot {}: {e}", s.path.display())))?;
     let (membership, v2) = v2tree::convert(&snap.data).map_err(refused)?;
     snap.data = crate::snapshot_payload::encode(&membership, v2).into();
     Ok(snap)
@@ -211,7 +247,8 @@ fn pick_db(snap_dir: &Path, snapshot_index: u64) -> Result<PathBuf, ServerError>
 }
 
 fn consistent_index(db: &Path) -> Result<u64, ServerError> {
-    let r = BoltReader::open(db).map_err(|e| refused(format!("cannot read {}: {e}", db.display())))?;
+    let r =
+        BoltReader::open(db).map_err(|e| refused(format!("cannot read {}: {e}", db.display())))?;
     let mut ci = 0;
     r.for_each(b"meta", |k, v| {
         if k == etcd_mvcc::CONSISTENT_INDEX_KEY {
@@ -233,8 +270,18 @@ struct BackendFacts {
 
 /// Copies every bucket of etcd's db into a new backend at `path`.
 fn write_backend(db: &BoltReader, path: &Path) -> Result<BackendFacts, ServerError> {
-    let backend = Arc::new(Backend::open(path, BackendConfig { batch_interval_ms: u64::MAX / 2, batch_limit: IMPORT_BATCH_OPS })?);
-    let mut facts = BackendFacts { consistent_index: 0, revision: 0, members: vec![] };
+    let backend = Arc::new(Backend::open(
+        path,
+        BackendConfig {
+            batch_interval_ms: u64::MAX / 2,
+            batch_limit: IMPORT_BATCH_OPS,
+        },
+    )?);
+    let mut facts = BackendFacts {
+        consistent_index: 0,
+        revision: 0,
+        members: vec![],
+    };
     let bad = |e: etcd_bbolt::BoltError| refused(format!("the db is corrupt: {e}"));
     for bucket in db.buckets().map_err(bad)? {
         let mut failed: Option<ServerError> = None;
@@ -266,6 +313,9 @@ fn write_backend(db: &BoltReader, path: &Path) -> Result<BackendFacts, ServerErr
     Ok(facts)
 }
 
+/// A table, key and value to put in our backend.
+type TableEntry = (Table, Vec<u8>, Vec<u8>);
+
 /// One db entry in our encoding. Members are keyed by hex id in etcd and by
 /// 8-byte big-endian id in ours; everything else goes through `backup_codec`.
 fn import_bucket_entry(
@@ -273,7 +323,7 @@ fn import_bucket_entry(
     k: &[u8],
     v: &[u8],
     facts: &mut BackendFacts,
-) -> Result<Option<(Table, Vec<u8>, Vec<u8>)>, String> {
+) -> Result<Option<TableEntry>, String> {
     let member_id = || {
         std::str::from_utf8(k)
             .ok()
@@ -283,20 +333,28 @@ fn import_bucket_entry(
     match bucket {
         b"members" => {
             let id = member_id()?;
-            let mut m: Member = serde_json::from_slice(v).map_err(|e| format!("bad member {id:x}: {e}"))?;
+            let mut m: Member =
+                serde_json::from_slice(v).map_err(|e| format!("bad member {id:x}: {e}"))?;
             m.id = id;
             facts.members.push(id);
             let json = serde_json::to_vec(&m).expect("member serialises");
             Ok(Some((Table::Members, id.to_be_bytes().to_vec(), json)))
         }
-        b"members_removed" => Ok(Some((Table::MembersRemoved, member_id()?.to_be_bytes().to_vec(), b"removed".to_vec()))),
+        b"members_removed" => Ok(Some((
+            Table::MembersRemoved,
+            member_id()?.to_be_bytes().to_vec(),
+            b"removed".to_vec(),
+        ))),
         _ => match import_entry(bucket, k, v)? {
             Imported::Put(t, k, v) => {
                 if t == Table::Meta && k == etcd_mvcc::CONSISTENT_INDEX_KEY {
-                    facts.consistent_index = v.as_slice().try_into().map(u64::from_le_bytes).unwrap_or(0);
+                    facts.consistent_index =
+                        v.as_slice().try_into().map(u64::from_le_bytes).unwrap_or(0);
                 }
                 if t == Table::Key && k.len() >= 8 {
-                    facts.revision = facts.revision.max(i64::from_be_bytes(k[..8].try_into().expect("8 bytes")));
+                    facts.revision = facts
+                        .revision
+                        .max(i64::from_be_bytes(k[..8].try_into().expect("8 bytes")));
                 }
                 Ok(Some((t, k, v)))
             }

@@ -319,3 +319,68 @@ impl ServerCertVerifier for SkipServerVerification {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+
+    fn cert(cn: &str, sans: Vec<SanType>) -> CertificateDer<'static> {
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.subject_alt_names = sans;
+        let key = KeyPair::generate().unwrap();
+        p.self_signed(&key).unwrap().der().clone()
+    }
+
+    fn ip(s: &str) -> SanType {
+        SanType::IpAddress(s.parse().unwrap())
+    }
+
+    #[test]
+    fn allowed_cn_and_hostname() {
+        let c = cert(
+            "etcd-peer",
+            vec![
+                ip("10.0.0.1"),
+                SanType::DnsName("m1.example".try_into().unwrap()),
+            ],
+        );
+        assert_eq!(common_name(&c).as_deref(), Some("etcd-peer"));
+        assert!(AllowedPeer::Any.allows(&c));
+        assert!(AllowedPeer::new("etcd-peer", "").unwrap().allows(&c));
+        assert!(!AllowedPeer::new("other", "").unwrap().allows(&c));
+        assert!(AllowedPeer::new("", "m1.example").unwrap().allows(&c));
+        assert!(AllowedPeer::new("", "10.0.0.1").unwrap().allows(&c));
+        assert!(!AllowedPeer::new("", "m2.example").unwrap().allows(&c));
+        assert!(!AllowedPeer::new("", "10.0.0.2").unwrap().allows(&c));
+    }
+
+    #[tokio::test]
+    async fn peer_san_must_name_the_remote_address() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let none = cert("x", vec![]);
+        assert_eq!(
+            check_peer_san(&none, loopback).await,
+            Ok(()),
+            "no SANs: nothing to check"
+        );
+        let ips = cert("x", vec![ip("127.0.0.1"), ip("10.0.0.1")]);
+        assert_eq!(check_peer_san(&ips, loopback).await, Ok(()));
+        assert_eq!(
+            check_peer_san(&ips, "10.9.9.9".parse().unwrap()).await,
+            Err("x509: certificate is valid for 127.0.0.1, 10.0.0.1, not 10.9.9.9".to_string())
+        );
+        let dns = cert("x", vec![SanType::DnsName("localhost".try_into().unwrap())]);
+        assert_eq!(
+            check_peer_san(&dns, loopback).await,
+            Ok(()),
+            "localhost resolves to 127.0.0.1"
+        );
+        let wild = cert("x", vec![SanType::DnsName("*.invalid".try_into().unwrap())]);
+        assert_eq!(
+            check_peer_san(&wild, loopback).await,
+            Err("tls: \"127.0.0.1\" does not match any of DNSNames [\"*.invalid\"]".to_string())
+        );
+    }
+}

@@ -38,6 +38,7 @@ mod replay;
 mod segment;
 mod segment_name;
 mod snapshotter;
+pub mod test_knobs;
 mod wal;
 
 pub use error::WalError;

@@ -111,6 +111,7 @@ impl Wal {
             first_index: 0,
         };
         let first = segment::create(dir, &dir_file, name, &header, options.segment_bytes)?;
+        crate::test_knobs::mark_synced(dir, &first.path, header.len() as u64);
         Ok(Wal {
             dir: dir.to_path_buf(),
             dir_file,
@@ -193,6 +194,11 @@ impl Wal {
             // The tail's own header was torn away; restate it so the segment can be read alone.
             let header = wal.segment_header();
             wal.append_and_sync(&header.0, header.1)?;
+        }
+        if crate::test_knobs::synced_mark_on() {
+            // The replayed tail may hold the previous run's un-fsynced writes; make them
+            // durable so the test-only mark starts out true.
+            wal.sync_and_mark()?;
         }
         Ok((wal, replayed.contents))
     }
@@ -312,11 +318,21 @@ impl Wal {
 
     /// Writes `records` at the tail offset, fdatasyncs, then adopts `crc` as the running crc.
     fn append_and_sync(&mut self, records: &[u8], crc: u32) -> Result<(), WalError> {
+        let unsafe_ack = crate::test_knobs::ack_before_fsync();
+        if unsafe_ack && crate::test_knobs::unsafe_fsync_due() {
+            // Broken on purpose (test_knobs): earlier writes are made durable only now.
+            self.sync_and_mark()?;
+        }
         let (file, path) = self.tail();
         let written = file
             .write_all_at(records, self.tail_offset)
             .ctx(|| format!("write {}", path.display()));
         self.poison(written)?;
+        if unsafe_ack {
+            self.tail_offset += records.len() as u64;
+            self.crc = crc;
+            return Ok(());
+        }
         fail::fail_point!("wal_before_fsync", |_| { std::process::abort() });
         let (file, path) = self.tail();
         let fsync_start = std::time::Instant::now();
@@ -328,6 +344,20 @@ impl Wal {
         fail::fail_point!("wal_after_fsync", |_| { std::process::abort() });
         self.tail_offset += records.len() as u64;
         self.crc = crc;
+        let (_, path) = self.tail();
+        crate::test_knobs::mark_synced(&self.dir, path, self.tail_offset);
+        Ok(())
+    }
+
+    /// Fsyncs the tail and records its synced end for the test-only side file (`test_knobs`).
+    fn sync_and_mark(&mut self) -> Result<(), WalError> {
+        let (file, path) = self.tail();
+        let synced = file
+            .sync_data()
+            .ctx(|| format!("fdatasync {}", path.display()));
+        self.poison(synced)?;
+        let (_, path) = self.tail();
+        crate::test_knobs::mark_synced(&self.dir, path, self.tail_offset);
         Ok(())
     }
 
@@ -368,6 +398,8 @@ impl Wal {
         self.segments.push(next);
         self.tail_offset = header.len() as u64;
         self.crc = crc;
+        let (_, path) = self.tail();
+        crate::test_knobs::mark_synced(&self.dir, path, self.tail_offset);
         Ok(())
     }
 

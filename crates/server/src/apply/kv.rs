@@ -65,7 +65,9 @@ pub(super) fn apply(a: &mut Applier, index: u64, req: &InternalRaftRequest) -> A
             ApplyResponse::Txn(resp)
         })
     } else if let Some(r) = &req.compaction {
+        let started = std::time::Instant::now();
         kv.compact(r.revision, index).map(|()| {
+            crate::compactor::log_compacted(r.revision, started.elapsed());
             ApplyResponse::Compaction(CompactionResponse {
                 header: Some(ResponseHeader { revision: kv.current_revision(), ..Default::default() }),
             })

@@ -48,6 +48,9 @@ pub(super) fn install(a: &mut Applier, snap: Snapshot) {
     if let Err(e) = a.kv.reload() {
         fatal(&format!("failed to reload the key-value store from the snapshot: {e}"));
     }
+    // The store jumped ahead without notifications: synced watchers must
+    // catch up from the new data (found by the robustness suite, seed 1).
+    a.watch_hub.restore(a.kv.current_revision());
     if let Err(e) = super::lease::restore(&a.lease.lessor, &a.backend, &a.kv) {
         fatal(&format!("failed to restore leases from the snapshot: {e}"));
     }

@@ -16,7 +16,9 @@
 //! (`applyEntryNormal`). `EntryConfChangeV2` is never written by etcd 3.4
 //! and is refused.
 
-use etcd_proto::etcdserverpb::{InternalRaftRequest, MemberAttrUpdate, MemberRaftAttrUpdate, Request};
+use etcd_proto::etcdserverpb::{
+    InternalRaftRequest, MemberAttrUpdate, MemberRaftAttrUpdate, Request,
+};
 use etcd_raft_node::raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType};
 use prost::Message as _;
 use protobuf::Message as _;
@@ -64,23 +66,40 @@ pub(crate) fn convert(raw: &[u8], counts: &mut Rewrites) -> Result<Entry, String
     match typ {
         ETCD_ENTRY_NORMAL | ETCD_ENTRY_CONF_CHANGE => {
             // The type field is what raft-rs would misread beyond 1; here it is 0 or 1.
-            e.merge_from_bytes(raw).map_err(|err| format!("bad raft entry: {err}"))?;
+            e.merge_from_bytes(raw)
+                .map_err(|err| format!("bad raft entry: {err}"))?;
         }
-        t => return Err(format!("unsupported raft entry type {t} (etcd 3.4 never writes it)")),
+        t => {
+            return Err(format!(
+                "unsupported raft entry type {t} (etcd 3.4 never writes it)"
+            ))
+        }
     }
     if typ == ETCD_ENTRY_CONF_CHANGE {
         convert_conf_change(&mut e, counts)?;
     } else if !e.data.is_empty() && InternalRaftRequest::decode(e.data.as_ref()).is_err() {
-        let req = Request::decode(e.data.as_ref())
-            .map_err(|err| format!("entry {} is neither an InternalRaftRequest nor a v2 Request: {err}", e.index))?;
+        let req = Request::decode(e.data.as_ref()).map_err(|err| {
+            format!(
+                "entry {} is neither an InternalRaftRequest nor a v2 Request: {err}",
+                e.index
+            )
+        })?;
         let internal = match member_publish(&req) {
             Some(attr) => {
                 counts.member_attrs += 1;
-                InternalRaftRequest { id: req.id(), member_attr: Some(attr), ..Default::default() }
+                InternalRaftRequest {
+                    id: req.id(),
+                    member_attr: Some(attr),
+                    ..Default::default()
+                }
             }
             None => {
                 counts.v2_wrapped += 1;
-                InternalRaftRequest { id: req.id(), v2: Some(req), ..Default::default() }
+                InternalRaftRequest {
+                    id: req.id(),
+                    v2: Some(req),
+                    ..Default::default()
+                }
             }
         };
         e.data = internal.encode_to_vec().into();
@@ -96,7 +115,9 @@ fn entry_type(raw: &[u8]) -> Result<i32, String> {
         #[prost(int32, tag = "1")]
         entry_type: i32,
     }
-    TypeOnly::decode(raw).map(|t| t.entry_type).map_err(|e| format!("bad raft entry: {e}"))
+    TypeOnly::decode(raw)
+        .map(|t| t.entry_type)
+        .map_err(|e| format!("bad raft entry: {e}"))
 }
 
 fn convert_conf_change(e: &mut Entry, counts: &mut Rewrites) -> Result<(), String> {
@@ -105,11 +126,13 @@ fn convert_conf_change(e: &mut Entry, counts: &mut Rewrites) -> Result<(), Strin
     match cc.change_type {
         ETCD_ADD_NODE | ETCD_REMOVE_NODE => Ok(()),
         ETCD_ADD_LEARNER_NODE => {
-            let mut ours = ConfChange::default();
-            ours.id = cc.id;
-            ours.node_id = cc.node_id;
+            let mut ours = ConfChange {
+                id: cc.id,
+                node_id: cc.node_id,
+                context: cc.context.into(),
+                ..Default::default()
+            };
             ours.set_change_type(ConfChangeType::AddLearnerNode);
-            ours.context = cc.context.into();
             e.data = ours.write_to_bytes().map_err(|err| err.to_string())?.into();
             counts.conf_changes += 1;
             Ok(())
@@ -117,8 +140,15 @@ fn convert_conf_change(e: &mut Entry, counts: &mut Rewrites) -> Result<(), Strin
         ETCD_UPDATE_NODE => {
             let m: Member = serde_json::from_slice(&cc.context)
                 .map_err(|err| format!("bad member in the conf change at {}: {err}", e.index))?;
-            let upd = MemberRaftAttrUpdate { member_id: cc.node_id, peer_urls: m.peer_urls };
-            let req = InternalRaftRequest { id: cc.id, member_raft_attr: Some(upd), ..Default::default() };
+            let upd = MemberRaftAttrUpdate {
+                member_id: cc.node_id,
+                peer_urls: m.peer_urls,
+            };
+            let req = InternalRaftRequest {
+                id: cc.id,
+                member_raft_attr: Some(upd),
+                ..Default::default()
+            };
             e.set_entry_type(EntryType::EntryNormal);
             e.data = req.encode_to_vec().into();
             counts.conf_changes += 1;
@@ -134,10 +164,17 @@ fn member_publish(req: &Request) -> Option<MemberAttrUpdate> {
     if req.method() != "PUT" {
         return None;
     }
-    let hex = req.path().strip_prefix("/0/members/")?.strip_suffix("/attributes")?;
+    let hex = req
+        .path()
+        .strip_prefix("/0/members/")?
+        .strip_suffix("/attributes")?;
     let member_id = u64::from_str_radix(hex, 16).ok()?;
     let a: super::Attributes = serde_json::from_str(req.val()).ok()?;
-    Some(MemberAttrUpdate { member_id, name: a.name, client_urls: a.client_urls })
+    Some(MemberAttrUpdate {
+        member_id,
+        name: a.name,
+        client_urls: a.client_urls,
+    })
 }
 
 #[cfg(test)]
@@ -145,10 +182,12 @@ mod tests {
     use super::*;
 
     fn raw_entry(typ: i32, index: u64, data: Vec<u8>) -> Vec<u8> {
-        let mut e = Entry::default();
-        e.index = index;
-        e.term = 3;
-        e.data = data.into();
+        let e = Entry {
+            index,
+            term: 3,
+            data: data.into(),
+            ..Default::default()
+        };
         let mut raw = e.write_to_bytes().unwrap();
         // etcd's type field, written by hand (raft-rs can't name 2 and 3 alike).
         let mut head = vec![0x08, typ as u8];
@@ -159,7 +198,13 @@ mod tests {
     #[test]
     fn v2_requests_and_publishes_are_wrapped() {
         let mut n = Rewrites::default();
-        let put = Request { id: Some(7), method: Some("PUT".into()), path: Some("/1/k".into()), val: Some("v".into()), ..Default::default() };
+        let put = Request {
+            id: Some(7),
+            method: Some("PUT".into()),
+            path: Some("/1/k".into()),
+            val: Some("v".into()),
+            ..Default::default()
+        };
         let e = convert(&raw_entry(0, 5, put.encode_to_vec()), &mut n).unwrap();
         let r = InternalRaftRequest::decode(e.data.as_ref()).unwrap();
         assert_eq!((e.index, e.term, r.id, r.v2), (5, 3, 7, Some(put)));
@@ -174,27 +219,64 @@ mod tests {
         let e = convert(&raw_entry(0, 6, publish.encode_to_vec()), &mut n).unwrap();
         let r = InternalRaftRequest::decode(e.data.as_ref()).unwrap();
         let attr = r.member_attr.unwrap();
-        assert_eq!((attr.member_id, attr.name.as_str(), attr.client_urls), (0xbdae9bbc11dd390d, "g", vec!["http://a:1".to_string()]));
+        assert_eq!(
+            (attr.member_id, attr.name.as_str(), attr.client_urls),
+            (0xbdae9bbc11dd390d, "g", vec!["http://a:1".to_string()])
+        );
 
-        let v3 = InternalRaftRequest { id: 9, put: Some(Default::default()), ..Default::default() }.encode_to_vec();
+        let v3 = InternalRaftRequest {
+            id: 9,
+            put: Some(Default::default()),
+            ..Default::default()
+        }
+        .encode_to_vec();
         let e = convert(&raw_entry(0, 7, v3.clone()), &mut n).unwrap();
         assert_eq!(e.data.as_ref(), v3.as_slice());
-        assert_eq!(n, Rewrites { v2_wrapped: 1, member_attrs: 1, conf_changes: 0 });
+        assert_eq!(
+            n,
+            Rewrites {
+                v2_wrapped: 1,
+                member_attrs: 1,
+                conf_changes: 0
+            }
+        );
     }
 
     #[test]
     fn conf_changes_are_renumbered() {
         let mut n = Rewrites::default();
-        let cc = |t: i32| EtcdConfChange { id: 1, change_type: t, node_id: 42, context: br#"{"id":42,"peerURLs":["http://p:2"]}"#.to_vec() }.encode_to_vec();
+        let cc = |t: i32| {
+            EtcdConfChange {
+                id: 1,
+                change_type: t,
+                node_id: 42,
+                context: br#"{"id":42,"peerURLs":["http://p:2"]}"#.to_vec(),
+            }
+            .encode_to_vec()
+        };
         let e = convert(&raw_entry(1, 2, cc(ETCD_ADD_LEARNER_NODE)), &mut n).unwrap();
         let ours = ConfChange::parse_from_bytes(&e.data).unwrap();
-        assert_eq!((ours.get_change_type(), ours.node_id), (ConfChangeType::AddLearnerNode, 42));
+        assert_eq!(
+            (ours.get_change_type(), ours.node_id),
+            (ConfChangeType::AddLearnerNode, 42)
+        );
         let e = convert(&raw_entry(1, 3, cc(ETCD_UPDATE_NODE)), &mut n).unwrap();
         assert_eq!(e.get_entry_type(), EntryType::EntryNormal);
-        let upd = InternalRaftRequest::decode(e.data.as_ref()).unwrap().member_raft_attr.unwrap();
-        assert_eq!((upd.member_id, upd.peer_urls), (42, vec!["http://p:2".to_string()]));
+        let upd = InternalRaftRequest::decode(e.data.as_ref())
+            .unwrap()
+            .member_raft_attr
+            .unwrap();
+        assert_eq!(
+            (upd.member_id, upd.peer_urls),
+            (42, vec!["http://p:2".to_string()])
+        );
         let e = convert(&raw_entry(1, 4, cc(ETCD_ADD_NODE)), &mut n).unwrap();
-        assert_eq!(ConfChange::parse_from_bytes(&e.data).unwrap().get_change_type(), ConfChangeType::AddNode);
+        assert_eq!(
+            ConfChange::parse_from_bytes(&e.data)
+                .unwrap()
+                .get_change_type(),
+            ConfChangeType::AddNode
+        );
         assert!(convert(&raw_entry(2, 5, vec![]), &mut n).is_err());
     }
 }

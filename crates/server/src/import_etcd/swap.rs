@@ -39,15 +39,26 @@ pub(crate) struct Pair {
 
 impl Pair {
     pub(crate) fn new(original: &Path) -> Pair {
-        let name = original.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = original
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let sibling = |suffix: &str| original.with_file_name(format!("{name}{suffix}"));
-        Pair { original: original.to_path_buf(), backup: sibling(BACKUP_SUFFIX), tmp: sibling(TMP_SUFFIX) }
+        Pair {
+            original: original.to_path_buf(),
+            backup: sibling(BACKUP_SUFFIX),
+            tmp: sibling(TMP_SUFFIX),
+        }
     }
 }
 
 /// The pairs of an import: the separate WAL dir (if any), then the member dir.
 pub(crate) fn pairs(member_dir: &Path, separate_wal_dir: Option<&Path>) -> Vec<Pair> {
-    separate_wal_dir.map(Pair::new).into_iter().chain([Pair::new(member_dir)]).collect()
+    separate_wal_dir
+        .map(Pair::new)
+        .into_iter()
+        .chain([Pair::new(member_dir)])
+        .collect()
 }
 
 fn marker(pairs: &[Pair]) -> PathBuf {
@@ -98,7 +109,10 @@ pub(crate) fn decide(pairs: &[Pair]) -> Result<(), ServerError> {
         sync_tree(&p.tmp)?;
     }
     let m = marker(pairs);
-    std::fs::write(&m, b"etcd 3.4 data converted by etcd-rs; the originals are the *.etcd-3.4-backup dirs\n")?;
+    std::fs::write(
+        &m,
+        b"etcd 3.4 data converted by etcd-rs; the originals are the *.etcd-3.4-backup dirs\n",
+    )?;
     std::fs::File::open(&m)?.sync_all()?;
     sync_dir(&pairs.last().expect("member pair").tmp)?;
     fail::fail_point!("import_etcd_after_decide", |_| std::process::abort());
@@ -162,7 +176,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ps = setup(dir.path());
         assert!(!finish(&ps).unwrap());
-        assert!(ps.iter().all(|p| !p.tmp.exists() && p.original.join("etcd").exists()));
+        assert!(ps
+            .iter()
+            .all(|p| !p.tmp.exists() && p.original.join("etcd").exists()));
 
         let ps = setup(dir.path());
         decide(&ps).unwrap();
@@ -171,7 +187,11 @@ mod tests {
         std::fs::rename(&ps[0].tmp, &ps[0].original).unwrap();
         assert!(finish(&ps).unwrap());
         for p in &ps {
-            assert!(p.original.join("ours").exists() && p.backup.join("etcd").exists() && !p.tmp.exists());
+            assert!(
+                p.original.join("ours").exists()
+                    && p.backup.join("etcd").exists()
+                    && !p.tmp.exists()
+            );
         }
         assert!(!ps[1].original.join(MARKER).exists());
         assert!(check_free(&ps).is_err());

@@ -22,7 +22,8 @@ use crate::membership::Member;
 
 /// Our `(membership JSON, v2 store state)` for etcd's saved store.
 pub(crate) fn convert(etcd_json: &[u8]) -> Result<(Vec<u8>, Value), String> {
-    let v: Value = serde_json::from_slice(etcd_json).map_err(|e| format!("bad v2 store JSON in the snapshot: {e}"))?;
+    let v: Value = serde_json::from_slice(etcd_json)
+        .map_err(|e| format!("bad v2 store JSON in the snapshot: {e}"))?;
     let root = v.get("Root").ok_or("v2 store JSON without Root")?;
     let index = v.get("CurrentIndex").and_then(Value::as_u64).unwrap_or(0);
     let ours = json!({
@@ -40,7 +41,10 @@ fn node(n: &Value, depth: usize) -> Result<Value, String> {
     if depth > DEPTH_MAX {
         return Err("v2 store tree nested too deep".into());
     }
-    let path = n.get("Path").and_then(Value::as_str).ok_or("v2 node without Path")?;
+    let path = n
+        .get("Path")
+        .and_then(Value::as_str)
+        .ok_or("v2 node without Path")?;
     let children = match n.get("Children") {
         None | Some(Value::Null) => Value::Null,
         Some(Value::Object(c)) => {
@@ -71,7 +75,11 @@ fn node(n: &Value, depth: usize) -> Result<Value, String> {
 fn unix_ns(t: &str) -> Option<Option<i64>> {
     let (date, rest) = t.split_once('T')?;
     let mut d = date.splitn(3, '-');
-    let (y, mo, da): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let (y, mo, da): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
     if y <= 1 {
         return Some(None);
     }
@@ -79,7 +87,11 @@ fn unix_ns(t: &str) -> Option<Option<i64>> {
     let (clock, tz) = rest.split_at(tz_at);
     let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
     let mut c = hms.splitn(3, ':');
-    let (h, mi, s): (i64, i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?, c.next()?.parse().ok()?);
+    let (h, mi, s): (i64, i64, i64) = (
+        c.next()?.parse().ok()?,
+        c.next()?.parse().ok()?,
+        c.next()?.parse().ok()?,
+    );
     let mut nanos: i64 = 0;
     for (i, ch) in frac.chars().take(9).enumerate() {
         nanos += i64::from(ch.to_digit(10)?) * 10i64.pow(8 - i as u32);
@@ -107,6 +119,15 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `/0/members/<id>/raftAttributes`.
+#[derive(serde::Deserialize)]
+struct RaftAttributes {
+    #[serde(rename = "peerURLs", default)]
+    peer_urls: Vec<String>,
+    #[serde(rename = "isLearner", default)]
+    is_learner: bool,
+}
+
 fn child<'a>(n: &'a Value, name: &str) -> Option<&'a Value> {
     n.get("Children")?.get(name)
 }
@@ -114,26 +135,48 @@ fn child<'a>(n: &'a Value, name: &str) -> Option<&'a Value> {
 fn membership(root: &Value) -> Result<Vec<u8>, String> {
     let cluster = child(root, "0");
     let mut members = BTreeMap::new();
-    if let Some(Value::Object(ms)) = cluster.and_then(|c| child(c, "members")).and_then(|m| m.get("Children")) {
+    if let Some(Value::Object(ms)) = cluster
+        .and_then(|c| child(c, "members"))
+        .and_then(|m| m.get("Children"))
+    {
         for (hex, m) in ms {
-            let id = u64::from_str_radix(hex, 16).map_err(|_| format!("bad member id {hex:?} in the v2 store"))?;
-            let value = |name: &str| child(m, name).and_then(|v| v.get("Value")).and_then(Value::as_str);
-            let raft = value("raftAttributes").ok_or_else(|| format!("member {hex} has no raftAttributes"))?;
-            let mut member: Member = serde_json::from_str(raft).map_err(|e| format!("member {hex}: {e}"))?;
+            let id = u64::from_str_radix(hex, 16)
+                .map_err(|_| format!("bad member id {hex:?} in the v2 store"))?;
+            let value = |name: &str| {
+                child(m, name)
+                    .and_then(|v| v.get("Value"))
+                    .and_then(Value::as_str)
+            };
+            let raft = value("raftAttributes")
+                .ok_or_else(|| format!("member {hex} has no raftAttributes"))?;
+            let r: RaftAttributes =
+                serde_json::from_str(raft).map_err(|e| format!("member {hex}: {e}"))?;
+            let mut member = Member {
+                id,
+                peer_urls: r.peer_urls,
+                is_learner: r.is_learner,
+                name: String::new(),
+                client_urls: vec![],
+            };
             if let Some(attrs) = value("attributes") {
-                let a: super::Attributes =
-                    serde_json::from_str(attrs).map_err(|e| format!("member {hex} attributes: {e}"))?;
+                let a: super::Attributes = serde_json::from_str(attrs)
+                    .map_err(|e| format!("member {hex} attributes: {e}"))?;
                 member.name = a.name;
                 member.client_urls = a.client_urls;
             }
-            member.id = id;
             members.insert(id, member);
         }
     }
     let mut removed = BTreeSet::new();
-    if let Some(Value::Object(rs)) = cluster.and_then(|c| child(c, "removed_members")).and_then(|m| m.get("Children")) {
+    if let Some(Value::Object(rs)) = cluster
+        .and_then(|c| child(c, "removed_members"))
+        .and_then(|m| m.get("Children"))
+    {
         for hex in rs.keys() {
-            removed.insert(u64::from_str_radix(hex, 16).map_err(|_| format!("bad removed member id {hex:?}"))?);
+            removed.insert(
+                u64::from_str_radix(hex, 16)
+                    .map_err(|_| format!("bad removed member id {hex:?}"))?,
+            );
         }
     }
     Ok(serde_json::to_vec(&json!({ "members": members, "removed": removed })).expect("serialises"))
@@ -163,9 +206,12 @@ mod tests {
         let mut store = etcd_v2store::Store::new();
         store.recover(&v2).unwrap();
         assert_eq!(store.index(), 6);
-        let e = store.get("/v2k", false, false).unwrap();
-        assert_eq!((e.node.value.as_deref(), e.node.created_index), (Some("hello"), 4));
-        let ttl = store.get("/ttl", false, false).unwrap();
+        let e = store.get("/1/v2k", false, false).unwrap();
+        assert_eq!(
+            (e.node.value.as_deref(), e.node.created_index),
+            (Some("hello"), 4)
+        );
+        let ttl = store.get("/1/ttl", false, false).unwrap();
         // 2100-01-02T02:04:05.5Z
         assert_eq!(ttl.node.expiration_ns, Some(4_102_538_645_500_000_000));
         let m: Value = serde_json::from_slice(&members).unwrap();
@@ -180,7 +226,10 @@ mod tests {
     fn times_parse_like_go() {
         assert_eq!(unix_ns("0001-01-01T00:00:00Z"), Some(None));
         assert_eq!(unix_ns("1970-01-01T00:00:01Z"), Some(Some(1_000_000_000)));
-        assert_eq!(unix_ns("1970-01-01T01:00:01.000000002+01:00"), Some(Some(1_000_000_002)));
+        assert_eq!(
+            unix_ns("1970-01-01T01:00:01.000000002+01:00"),
+            Some(Some(1_000_000_002))
+        );
         assert_eq!(unix_ns("garbage"), None);
     }
 }

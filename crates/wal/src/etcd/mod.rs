@@ -19,7 +19,7 @@ mod record;
 mod snap;
 
 pub use record::{is_etcd_wal_dir, lock_etcd_wal, read_etcd_wal, EtcdWal, ETCD_RECORD_BYTES_MAX};
-pub use snap::{load_newest_etcd_snap, read_etcd_snap, EtcdSnap};
+pub use snap::{load_newest_etcd_snap, read_etcd_snap, EtcdSnap, SkippedSnaps};
 
 #[cfg(test)]
 mod tests;

@@ -65,7 +65,9 @@ pub(crate) fn fields(buf: &[u8]) -> Result<Vec<(u32, Value<'_>)>, String> {
             2 => {
                 let len = usize::try_from(varint(buf, &mut pos)?).map_err(|_| "length overflow")?;
                 let end = pos.checked_add(len).ok_or("length overflow")?;
-                let b = buf.get(pos..end).ok_or("truncated length-delimited field")?;
+                let b = buf
+                    .get(pos..end)
+                    .ok_or("truncated length-delimited field")?;
                 pos = end;
                 Value::Bytes(b)
             }
@@ -86,7 +88,9 @@ pub(crate) fn varint_field(buf: &[u8], number: u32) -> Result<u64, String> {
     let mut out = 0;
     for (n, v) in fields(buf)? {
         if n == number {
-            out = v.varint().ok_or_else(|| format!("field {number} is not a varint"))?;
+            out = v
+                .varint()
+                .ok_or_else(|| format!("field {number} is not a varint"))?;
         }
     }
     Ok(out)
@@ -100,7 +104,11 @@ const CRC32C_TABLE: [u32; 256] = {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0x82f6_3b78 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0x82f6_3b78 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[i] = c;
@@ -137,7 +145,11 @@ mod tests {
         let f = fields(&buf).unwrap();
         assert_eq!(
             f,
-            vec![(1, Value::Varint(300)), (3, Value::Bytes(b"ab")), (2, Value::Fixed32(1))]
+            vec![
+                (1, Value::Varint(300)),
+                (3, Value::Bytes(b"ab")),
+                (2, Value::Fixed32(1))
+            ]
         );
         assert_eq!(varint_field(&buf, 1).unwrap(), 300);
         assert_eq!(varint_field(&buf, 9).unwrap(), 0);

@@ -90,10 +90,16 @@ fn segments(dir: &Path) -> Result<Vec<(SegmentName, PathBuf)>, WalError> {
 /// first frame of the oldest segment is an 8-byte length word followed by a
 /// protobuf record, where ours starts with a 4-byte length and a type byte.
 pub fn is_etcd_wal_dir(dir: &Path) -> bool {
-    let Ok(segs) = segments(dir) else { return false };
-    let Some((_, path)) = segs.first() else { return false };
+    let Ok(segs) = segments(dir) else {
+        return false;
+    };
+    let Some((_, path)) = segs.first() else {
+        return false;
+    };
     let mut head = [0u8; 16];
-    let Ok(mut f) = File::open(path) else { return false };
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
     if std::io::Read::read_exact(&mut f, &mut head).is_err() {
         return false;
     }
@@ -120,7 +126,10 @@ pub fn lock_etcd_wal(dir: &Path) -> Result<Vec<File>, WalError> {
 pub fn read_etcd_wal(dir: &Path) -> Result<EtcdWal, WalError> {
     let segs = segments(dir)?;
     if segs.is_empty() {
-        return Err(WalError::SegmentNotFound { dir: dir.to_path_buf(), index: 0 });
+        return Err(WalError::SegmentNotFound {
+            dir: dir.to_path_buf(),
+            index: 0,
+        });
     }
     for pair in segs.windows(2) {
         if pair[1].0.seq != pair[0].0.seq + 1 {
@@ -134,7 +143,10 @@ pub fn read_etcd_wal(dir: &Path) -> Result<EtcdWal, WalError> {
             });
         }
     }
-    let mut state = Reader { out: EtcdWal::default(), crc: 0 };
+    let mut state = Reader {
+        out: EtcdWal::default(),
+        crc: 0,
+    };
     let last = segs.len() - 1;
     for (i, (_, path)) in segs.iter().enumerate() {
         let data = std::fs::read(path).ctx(|| format!("read {}", path.display()))?;
@@ -151,7 +163,11 @@ struct Reader {
 /// One record's framing outcome.
 enum Frame<'a> {
     /// A well-formed frame (the record may still be bad).
-    Record { bytes: &'a [u8], padded: &'a [u8], next: usize },
+    Record {
+        bytes: &'a [u8],
+        padded: &'a [u8],
+        next: usize,
+    },
     /// The segment's end (EOF or a zero length word).
     End,
     /// The frame runs past the end of the file.
@@ -172,14 +188,20 @@ fn frame(data: &[u8], off: usize) -> Result<Frame<'_>, String> {
     let rec_bytes = word & !(0xffu64 << 56);
     let pad_bytes = if word >> 63 == 1 { (word >> 56) & 7 } else { 0 };
     if rec_bytes + pad_bytes >= ETCD_RECORD_BYTES_MAX {
-        return Err(format!("record of {rec_bytes} bytes exceeds etcd's {ETCD_RECORD_BYTES_MAX}-byte limit"));
+        return Err(format!(
+            "record of {rec_bytes} bytes exceeds etcd's {ETCD_RECORD_BYTES_MAX}-byte limit"
+        ));
     }
     let start = off + FRAME_LEN_BYTES;
     let end = start + (rec_bytes + pad_bytes) as usize;
     let Some(padded) = data.get(start..end) else {
         return Ok(Frame::Short);
     };
-    Ok(Frame::Record { bytes: &padded[..rec_bytes as usize], padded, next: end })
+    Ok(Frame::Record {
+        bytes: &padded[..rec_bytes as usize],
+        padded,
+        next: end,
+    })
 }
 
 /// etcd's `isTornEntry`: some sector-aligned chunk of the frame is all zeros.
@@ -210,9 +232,16 @@ impl Reader {
                 Frame::End => return Ok(()),
                 Frame::Short if last => return self.torn(path, off),
                 Frame::Short => {
-                    return Err(corrupt(off, "record cut short in a segment that is not the last".into()))
+                    return Err(corrupt(
+                        off,
+                        "record cut short in a segment that is not the last".into(),
+                    ))
                 }
-                Frame::Record { bytes, padded, next } => (bytes, padded, next),
+                Frame::Record {
+                    bytes,
+                    padded,
+                    next,
+                } => (bytes, padded, next),
             };
             let torn_ok = last && has_zero_sector(padded, off + FRAME_LEN_BYTES);
             match self.record(bytes) {
@@ -241,14 +270,19 @@ impl Reader {
         }
         if typ == CRC_TYPE {
             if self.crc != 0 && crc != self.crc {
-                return Err(format!("crc mismatch (crc record {crc:#010x}, running crc {:#010x})", self.crc));
+                return Err(format!(
+                    "crc mismatch (crc record {crc:#010x}, running crc {:#010x})",
+                    self.crc
+                ));
             }
             self.crc = crc;
             return Ok(());
         }
         let running = crc32c_update(self.crc, rec_data);
         if running != crc {
-            return Err(format!("crc mismatch (record crc {crc:#010x}, computed {running:#010x})"));
+            return Err(format!(
+                "crc mismatch (record crc {crc:#010x}, computed {running:#010x})"
+            ));
         }
         self.crc = running;
         match typ {
@@ -260,12 +294,15 @@ impl Reader {
             }
             ENTRY_TYPE => self.entry(rec_data)?,
             STATE_TYPE => {
-                self.out.commit = varint_field(rec_data, 3).map_err(|e| format!("bad hard state: {e}"))?;
+                self.out.commit =
+                    varint_field(rec_data, 3).map_err(|e| format!("bad hard state: {e}"))?;
                 self.out.hard_state = Some(rec_data.to_vec());
             }
             SNAPSHOT_TYPE => {
-                let index = varint_field(rec_data, 1).map_err(|e| format!("bad snapshot record: {e}"))?;
-                let term = varint_field(rec_data, 2).map_err(|e| format!("bad snapshot record: {e}"))?;
+                let index =
+                    varint_field(rec_data, 1).map_err(|e| format!("bad snapshot record: {e}"))?;
+                let term =
+                    varint_field(rec_data, 2).map_err(|e| format!("bad snapshot record: {e}"))?;
                 self.out.snapshots.push(WalSnapshot { index, term });
             }
             t => return Err(format!("unexpected block type {t}")),
@@ -289,7 +326,11 @@ impl Reader {
                 ));
             }
         }
-        entries.push(WalEntry { index, term, data: data.to_vec() });
+        entries.push(WalEntry {
+            index,
+            term,
+            data: data.to_vec(),
+        });
         Ok(())
     }
 }

@@ -20,6 +20,9 @@ use crate::payload::WalSnapshot;
 /// Suffix of etcd's snapshot files.
 const SNAP_SUFFIX: &str = ".snap";
 
+/// Snapshot files that could not be read, each with the reason.
+pub type SkippedSnaps = Vec<(PathBuf, String)>;
+
 /// One decoded etcd snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtcdSnap {
@@ -35,7 +38,10 @@ pub struct EtcdSnap {
 
 /// Reads and checks one etcd snapshot file.
 pub fn read_etcd_snap(path: &Path) -> Result<EtcdSnap, WalError> {
-    let bad = |reason: String| WalError::SnapCorrupt { path: path.to_path_buf(), reason };
+    let bad = |reason: String| WalError::SnapCorrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).ctx(|| format!("read {}", path.display()))?;
     if bytes.is_empty() {
         return Err(bad("empty snapshot".into()));
@@ -53,7 +59,9 @@ pub fn read_etcd_snap(path: &Path) -> Result<EtcdSnap, WalError> {
     };
     let computed = crc32c_update(0, data);
     if computed != crc {
-        return Err(bad(format!("crc mismatch (stored {crc:#010x}, computed {computed:#010x})")));
+        return Err(bad(format!(
+            "crc mismatch (stored {crc:#010x}, computed {computed:#010x})"
+        )));
     }
     let mut meta: &[u8] = &[];
     for (n, v) in fields(data).map_err(|e| bad(format!("bad raft snapshot: {e}")))? {
@@ -63,7 +71,12 @@ pub fn read_etcd_snap(path: &Path) -> Result<EtcdSnap, WalError> {
     }
     let index = varint_field(meta, 2).map_err(|e| bad(format!("bad snapshot metadata: {e}")))?;
     let term = varint_field(meta, 3).map_err(|e| bad(format!("bad snapshot metadata: {e}")))?;
-    Ok(EtcdSnap { path: path.to_path_buf(), index, term, raft_snapshot: data.to_vec() })
+    Ok(EtcdSnap {
+        path: path.to_path_buf(),
+        index,
+        term,
+        raft_snapshot: data.to_vec(),
+    })
 }
 
 /// The newest snapshot file of `dir` matching one of `accept`, plus every
@@ -71,7 +84,7 @@ pub fn read_etcd_snap(path: &Path) -> Result<EtcdSnap, WalError> {
 pub fn load_newest_etcd_snap(
     dir: &Path,
     accept: &[WalSnapshot],
-) -> Result<(Option<EtcdSnap>, Vec<(PathBuf, String)>), WalError> {
+) -> Result<(Option<EtcdSnap>, SkippedSnaps), WalError> {
     let mut names = Vec::new();
     match std::fs::read_dir(dir) {
         Ok(rd) => {
@@ -92,7 +105,11 @@ pub fn load_newest_etcd_snap(
     for name in names.iter().rev() {
         let path = dir.join(name);
         match read_etcd_snap(&path) {
-            Ok(s) if accept.iter().any(|w| w.index == s.index && w.term == s.term) => {
+            Ok(s)
+                if accept
+                    .iter()
+                    .any(|w| w.index == s.index && w.term == s.term) =>
+            {
                 return Ok((Some(s), skipped))
             }
             Ok(_) => {}

@@ -36,7 +36,10 @@ struct Seg {
 
 impl Seg {
     fn new(prev_crc: u32) -> Seg {
-        let mut s = Seg { bytes: Vec::new(), crc: prev_crc };
+        let mut s = Seg {
+            bytes: Vec::new(),
+            crc: prev_crc,
+        };
         s.raw(4, prev_crc, &[]);
         s
     }
@@ -118,7 +121,13 @@ fn reads_segments_with_overwrites_and_snapshots() {
     assert_eq!(w.commit, 5);
     let got: Vec<(u64, u64)> = w.entries.iter().map(|e| (e.index, e.term)).collect();
     assert_eq!(got, vec![(1, 1), (2, 1), (3, 2), (4, 2), (5, 2)]);
-    assert_eq!(w.snapshots, vec![WalSnapshot { index: 0, term: 0 }, WalSnapshot { index: 4, term: 2 }]);
+    assert_eq!(
+        w.snapshots,
+        vec![
+            WalSnapshot { index: 0, term: 0 },
+            WalSnapshot { index: 4, term: 2 }
+        ]
+    );
     assert_eq!(w.torn_tail, None);
     assert_eq!(w.valid_snapshots().len(), 2);
 }
@@ -135,7 +144,10 @@ fn a_flipped_byte_is_a_crc_error_with_the_file_and_offset() {
     let err = read_etcd_wal(dir.path()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, WalError::Corrupt { .. }), "{msg}");
-    assert!(msg.contains("crc mismatch") && msg.contains("0000000000000000-0000000000000000.wal"), "{msg}");
+    assert!(
+        msg.contains("crc mismatch") && msg.contains("0000000000000000-0000000000000000.wal"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -146,7 +158,10 @@ fn a_torn_tail_is_tolerated_in_the_last_segment_only() {
     let mut bytes = std::fs::read(&last).unwrap();
     let full = bytes.len();
     // A record whose body never reached the disk: length word, then zeros.
-    let mut tail = Seg { bytes: Vec::new(), crc: 0 };
+    let mut tail = Seg {
+        bytes: Vec::new(),
+        crc: 0,
+    };
     tail.rec(2, &entry(6, 2, &[7u8; 600]));
     let cut = tail.bytes.len();
     bytes.extend_from_slice(&tail.bytes[..8]);
@@ -209,7 +224,11 @@ fn snap_files_are_checked_and_the_newest_matching_one_wins() {
     let n = b.len();
     b[n - 6] ^= 0xff;
     std::fs::write(&broken, b).unwrap();
-    let accept = [WalSnapshot { index: 10, term: 2 }, WalSnapshot { index: 20, term: 2 }, WalSnapshot { index: 30, term: 3 }];
+    let accept = [
+        WalSnapshot { index: 10, term: 2 },
+        WalSnapshot { index: 20, term: 2 },
+        WalSnapshot { index: 30, term: 3 },
+    ];
     let (got, skipped) = load_newest_etcd_snap(dir.path(), &accept).unwrap();
     let got = got.unwrap();
     assert_eq!((got.index, got.term, got.path), (20, 2, newest));
@@ -217,4 +236,47 @@ fn snap_files_are_checked_and_the_newest_matching_one_wins() {
     assert!(skipped[0].1.contains("crc mismatch"), "{:?}", skipped);
     let (got, _) = load_newest_etcd_snap(dir.path(), &accept[..1]).unwrap();
     assert_eq!(got.unwrap().index, 10);
+}
+
+/// `golden/`: a WAL (cut at its data end; the rest was preallocated zeros)
+/// and a snapshot file written by the real etcd 3.4.23 with
+/// `--snapshot-count 10`: 15 puts, a lease, a leased put, two v2 sets.
+#[test]
+fn reads_a_wal_and_snapshot_written_by_real_etcd() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/etcd/golden");
+    assert!(is_etcd_wal_dir(&golden));
+    let w = read_etcd_wal(&golden).unwrap();
+    assert_eq!(w.torn_tail, None);
+    // etcdserverpb.Metadata{NodeID = 1, ClusterID = 2}.
+    assert_eq!(
+        super::proto::varint_field(&w.metadata, 1).unwrap(),
+        0xbdae9bbc11dd390d
+    );
+    assert_eq!(
+        super::proto::varint_field(&w.metadata, 2).unwrap(),
+        0xd1cfaf999eb97a2a
+    );
+    let indexes: Vec<u64> = w.entries.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, (1..=23).collect::<Vec<_>>());
+    assert_eq!(w.commit, 23);
+    assert!(w
+        .entries
+        .last()
+        .unwrap()
+        .data
+        .windows(6)
+        .any(|x| x == b"/1/ttl"));
+    assert_eq!(
+        w.snapshots,
+        vec![
+            WalSnapshot { index: 0, term: 0 },
+            WalSnapshot { index: 11, term: 2 },
+            WalSnapshot { index: 22, term: 2 }
+        ]
+    );
+    let (snap, skipped) = load_newest_etcd_snap(&golden, &w.valid_snapshots()).unwrap();
+    let snap = snap.unwrap();
+    assert!(skipped.is_empty());
+    assert_eq!((snap.index, snap.term), (22, 2));
+    assert!(snap.raft_snapshot.windows(7).any(|x| x == b"\"Root\":"));
 }
