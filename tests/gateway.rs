@@ -307,3 +307,33 @@ fn version_and_health() {
     assert_eq!(r.body, r#"{"health":"true"}"#);
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
 }
+
+/// Maintenance and Cluster calls through the gateway, as etcd 3.4 answers
+/// them (alarm and defragment carry no header; errors with their HTTP status).
+#[test]
+fn maintenance_and_cluster_admin_calls() {
+    let p = EtcdProcess::start(EtcdOpts::default());
+    let ids = p.ids();
+    for (path, body, want) in [
+        ("/v3/maintenance/alarm", r#"{"action":"GET"}"#, "{}".to_string()),
+        ("/v3/maintenance/alarm", r#"{"action":"DEACTIVATE","memberID":"5","alarm":"NOSPACE"}"#, "{}".to_string()),
+        ("/v3/maintenance/defragment", "{}", "{}".to_string()),
+    ] {
+        assert_eq!(ok_body(&ids, &post(&p, path, body)), want, "{path} {body}");
+    }
+    let hash = ok_body(&ids, &post(&p, "/v3/maintenance/hash", "{}"));
+    let prefix = format!("{{\"header\":{},\"hash\":", hdr(1));
+    assert!(hash.starts_with(&prefix), "{hash}");
+    assert!(hash[prefix.len()..].trim_end_matches('}').parse::<u32>().is_ok(), "{hash}");
+    let not_found = err_body("etcdserver: member not found", 5);
+    for (path, body, status, want) in [
+        ("/v3/maintenance/transfer-leadership", r#"{"targetID":"12345"}"#, 412, err_body("etcdserver: bad leader transferee", 9)),
+        ("/v3/cluster/member/remove", r#"{"ID":"12345"}"#, 404, not_found.clone()),
+        ("/v3/cluster/member/promote", r#"{"ID":"12345"}"#, 404, not_found.clone()),
+        ("/v3/cluster/member/update", r#"{"ID":"12345","peerURLs":["http://127.0.0.1:1"]}"#, 404, not_found.clone()),
+        ("/v3/maintenance/alarm", r#"{"action":"#, 400, err_body("unexpected EOF", 3)),
+    ] {
+        let r = post(&p, path, body);
+        assert_eq!((r.status, r.body.as_str()), (status, want.as_str()), "{path} {body}");
+    }
+}

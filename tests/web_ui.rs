@@ -10,7 +10,7 @@
 //! - The server is always our own binary (the UI is etcd-rs's; the real etcd
 //!   has none), also when `ETCD_RS_TEST_ETCD` points elsewhere.
 //! - Screenshots of the main pages are written to `docs/ui/*.png` (linked from
-//!   `docs/ui.md`).
+//!   `docs/ui.md`) when `ETCD_RS_UI_SCREENSHOTS=1`; otherwise only checked.
 //! - The WebDriver client is a few lines of HTTP/1.1 over `TcpStream`, enough
 //!   for chromedriver on loopback; no extra dependency.
 
@@ -340,12 +340,18 @@ impl Browser {
         v.as_str().unwrap().to_string()
     }
 
-    /// Saves a PNG of the page to docs/ui/<name>.png.
+    /// Saves a PNG of the page as <name>.png (docs/ui with ETCD_RS_UI_SCREENSHOTS=1).
     fn screenshot(&self, name: &str) {
         let png = self.cmd("GET", "/screenshot", json!({}));
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().expect("screenshot"))
             .expect("screenshot base64");
+        // The docs' copies change only when asked for (ETCD_RS_UI_SCREENSHOTS=1),
+        // so a test run leaves the checkout clean.
+        assert!(bytes.starts_with(b"\x89PNG"), "screenshot {name} is not a PNG");
+        if std::env::var_os("ETCD_RS_UI_SCREENSHOTS").is_none() {
+            return;
+        }
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/ui");
         std::fs::create_dir_all(&dir).expect("docs/ui");
         std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write screenshot");

@@ -23,7 +23,7 @@ type Srv = State<Arc<EtcdServer>>;
 
 /// The gateway routes.
 pub fn routes() -> Router<Arc<EtcdServer>> {
-    let mut r = Router::new();
+    let mut r = crate::gateway_admin::routes();
     // etcd 3.4 serves the same gateway under /v3 and the older /v3beta.
     for prefix in ["/v3", "/v3beta"] {
         r = r

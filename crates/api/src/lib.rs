@@ -10,6 +10,7 @@ mod cluster;
 mod concurrency;
 mod election;
 mod gateway;
+mod gateway_admin;
 pub mod h2_authority;
 mod http;
 mod kv;
