@@ -389,3 +389,94 @@ fn a_token_without_size_is_refused() {
     let reason = common::replace_number_after(reason, "[", "N");
     assert_eq!(reason, "100: Key not found (/discovery) [N])", "{log}");
 }
+
+/// A loopback HTTP proxy that pipes each connection to the host named in its
+/// first request line (absolute-form, as HTTP clients send to a proxy) and
+/// records those first lines.
+struct RecordingProxy {
+    port: u16,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RecordingProxy {
+    fn start() -> RecordingProxy {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let _ = client.set_read_timeout(Some(FORM_TIMEOUT));
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n") && head.len() < 8192 {
+                        match client.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&head).trim_end().to_string();
+                    seen.lock().expect("lines").push(line.clone());
+                    let Some(authority) = line
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|u| u.strip_prefix("http://"))
+                        .and_then(|u| u.split('/').next())
+                    else {
+                        return;
+                    };
+                    let Ok(mut upstream) = TcpStream::connect(authority) else { return };
+                    let _ = upstream.set_read_timeout(Some(FORM_TIMEOUT));
+                    if upstream.write_all(&head).is_err() {
+                        return;
+                    }
+                    let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else { return };
+                    let up = std::thread::spawn(move || std::io::copy(&mut c2, &mut u2));
+                    let _ = std::io::copy(&mut upstream, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = up.join();
+                });
+            }
+        });
+        RecordingProxy { port, lines }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+}
+
+/// `--discovery-proxy`: every discovery request goes through the given HTTP
+/// proxy (absolute-form request lines), and the member bootstraps.
+#[test]
+fn discovery_through_an_http_proxy() {
+    let disc = discovery_service();
+    set_size(&disc, "viaproxy", 1);
+    let proxy = RecordingProxy::start();
+    let mut m = Member::spawn(
+        &server_binary(),
+        "p0",
+        Slot::new(),
+        &durl(&disc, "viaproxy"),
+        &["--discovery-proxy", &proxy.url()],
+    );
+    let up = wait_until(FORM_TIMEOUT, || m.exited().is_some() || m.healthy());
+    assert!(up && m.exited().is_none(), "member did not come up through the proxy\n{}", m.log());
+    let want = format!("http://127.0.0.1:{}/v2/keys/discovery/viaproxy", disc.client_port());
+    let lines = proxy.lines();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l.split_whitespace().nth(1).is_some_and(|u| u.starts_with(&want))),
+        "proxy saw {lines:?}, want every request for {want}"
+    );
+    let (members, _) = membership(&m);
+    assert_eq!(members.len(), 1, "{members:?}");
+}

@@ -454,20 +454,20 @@ fn bad_command_lines_fail_like_etcd() {
 #[test]
 fn unimplemented_flag_is_refused_by_name() {
     if common::testing_external_server() {
-        eprintln!("skipped: etcd implements --auto-compaction-retention");
+        eprintln!("skipped: etcd implements --force-new-cluster");
         return;
     }
     let mut p = EtcdProcess::start_no_wait(EtcdOpts {
-        args: vec!["--auto-compaction-retention=1h".into()],
+        args: vec!["--force-new-cluster".into()],
         ..EtcdOpts::default()
     });
     let status = p.wait_exit(EXIT_TIMEOUT);
     let log = p.current_log();
     let status = status
-        .unwrap_or_else(|| panic!("--auto-compaction-retention did not make the server exit\n{log}"));
+        .unwrap_or_else(|| panic!("--force-new-cluster did not make the server exit\n{log}"));
     assert!(!status.success(), "exit status {status}\n{log}");
     assert!(
-        log.contains("etcd-rs: flag --auto-compaction-retention is not implemented yet"),
+        log.contains("etcd-rs: flag --force-new-cluster is not implemented yet"),
         "the message does not name the flag:\n{log}"
     );
     assert!(!log.contains(common::READY_LINE), "served clients:\n{log}");

@@ -27,7 +27,12 @@ fn watcher_on_member_that_installs_a_snapshot_misses_nothing() {
     let leader = c.wait_leader(Duration::from_secs(20));
     let lagging = (leader + 1) % 3;
     let others: Vec<usize> = (0..3).filter(|&i| i != lagging).collect();
-    let start_rev = c.put(leader, "w/start", "x").expect("put").header.unwrap().revision;
+    let start_rev = c
+        .put(leader, "w/start", "x")
+        .expect("put")
+        .header
+        .unwrap()
+        .revision;
 
     // A watcher on the member that will fall behind, synced from start_rev.
     let ch = c.channel_timeout(lagging, Duration::from_secs(120));
@@ -63,7 +68,9 @@ fn watcher_on_member_that_installs_a_snapshot_misses_nothing() {
         erx
     });
     assert_eq!(
-        events.recv_timeout(Duration::from_secs(10)).expect("first event"),
+        events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("first event"),
         b"w/start"
     );
 
@@ -71,19 +78,23 @@ fn watcher_on_member_that_installs_a_snapshot_misses_nothing() {
     let mut expected = Vec::new();
     for n in 0..40 {
         let key = format!("w/{n:03}");
-        c.put_retry(&others, &key, "v", Duration::from_secs(20)).expect("put while partitioned");
+        c.put_retry(&others, &key, "v", Duration::from_secs(20))
+            .expect("put while partitioned");
         expected.push(key);
     }
     // Restarted, the others hold their log only from their newest snapshot,
     // so the lagging member can catch up only by installing one.
+    // (Healed before the restarts: a member is ready only once a quorum
+    // applied its publish.)
     for &i in &others {
         c.kill9(i);
     }
+    c.proxy().heal_all();
     for &i in &others {
         c.restart(i);
     }
-    c.proxy().heal_all();
-    c.put_retry(&others, "w/zz", "end", Duration::from_secs(30)).expect("sentinel");
+    c.put_retry(&others, "w/zz", "end", Duration::from_secs(30))
+        .expect("sentinel");
     expected.push("w/zz".into());
 
     let mut seen = Vec::new();
@@ -98,5 +109,8 @@ fn watcher_on_member_that_installs_a_snapshot_misses_nothing() {
         "the lagging member did not catch up by snapshot; the test lost its point\n{}",
         c.logs()
     );
-    assert_eq!(seen, expected, "the watcher on m{lagging} missed or reordered events");
+    assert_eq!(
+        seen, expected,
+        "the watcher on m{lagging} missed or reordered events"
+    );
 }

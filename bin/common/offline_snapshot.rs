@@ -77,7 +77,18 @@ pub fn restore(f: &RestoreFlags) -> Result<(), String> {
             json_str(&data_dir.join("member").join("snap"))
         )
     };
+    // etcdctl refuses an existing data dir before logging anything, and
+    // words a missing snapshot as Go's `open` does.
+    if data_dir.exists() {
+        return Err(format!(
+            "data-dir {:?} exists",
+            data_dir.display().to_string()
+        ));
+    }
     log("restoring snapshot");
+    if let Err(e) = std::fs::metadata(&f.file) {
+        return Err(format!("open {}: {}", f.file.display(), go_io_error(&e)));
+    }
     restore_snapshot(&cfg).map_err(|e| e.to_string())?;
     log("restored snapshot");
     Ok(())
@@ -204,7 +215,10 @@ mod tests {
              | 281cfaaf |        2 |          5 |      20 kB |\n\
              +----------+----------+------------+------------+\n"
         );
-        assert_eq!(render_status(&s, "simple").unwrap(), "281cfaaf, 2, 5, 20 kB\n");
+        assert_eq!(
+            render_status(&s, "simple").unwrap(),
+            "281cfaaf, 2, 5, 20 kB\n"
+        );
         assert!(render_status(&s, "protobuf").is_none());
     }
 }

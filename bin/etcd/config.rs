@@ -87,6 +87,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "enable-ui",
     "discovery",
     "discovery-fallback",
+    "discovery-proxy",
     "discovery-srv",
     "discovery-srv-name",
     "cert-file",

@@ -128,6 +128,7 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
         enable_ui: cfg.enable_ui,
         discovery_url: cfg.discovery.clone(),
         discovery_fallback_proxy: cfg.discovery_fallback == "proxy",
+        discovery_proxy: cfg.discovery_proxy.clone(),
         discovery_srv: cfg.discovery_srv.clone(),
         discovery_srv_name: cfg.discovery_srv_name.clone(),
         // Set by `run` from the TLS configuration.

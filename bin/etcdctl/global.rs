@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use etcd_client::{AttemptError, Client, ClientConfig, Error};
+use etcd_client::{AttemptError, Client, ClientConfig, Error, TlsOptions};
 
 use crate::cli::{validate, Parsed};
 use crate::exit::{
@@ -40,6 +40,8 @@ pub struct Globals {
     pub format: Format,
     /// `--hex`.
     pub hex: bool,
+    /// `--cacert`, `--cert`, `--key`, `--insecure-*` (None: plain unless `https://`).
+    pub tls: Option<TlsOptions>,
 }
 
 impl Globals {
@@ -151,18 +153,7 @@ pub fn globals(p: &mut Parsed) -> Globals {
             );
         }
     }
-    let tls = ["cert", "key", "cacert"]
-        .iter()
-        .any(|n| !p.string(n).is_empty())
-        || !p.bool("insecure-transport")
-        || endpoints(p).iter().any(|e| e.starts_with("https://"));
-    if tls {
-        // TLS client support is not built yet (see report); refuse clearly.
-        fail(
-            EXIT_BAD_ARGS,
-            "TLS client connections are not supported by this etcdctl yet",
-        );
-    }
+    let tls = tls_options(p);
     let credentials = credentials(p);
     let format = format(p);
     Globals {
@@ -174,7 +165,25 @@ pub fn globals(p: &mut Parsed) -> Globals {
         credentials,
         format,
         hex: p.bool("hex"),
+        tls,
     }
+}
+
+/// etcdctl's secure settings: TLS is configured when a certificate flag is
+/// given or `--insecure-transport=false`; `--insecure-skip-tls-verify`
+/// only matters then. (`https://` endpoints use TLS regardless; see
+/// etcd_client::tls.)
+fn tls_options(p: &Parsed) -> Option<TlsOptions> {
+    let (cert, key, ca) = (p.string("cert"), p.string("key"), p.string("cacert"));
+    if cert.is_empty() && key.is_empty() && ca.is_empty() && p.bool("insecure-transport") {
+        return None;
+    }
+    Some(TlsOptions {
+        ca_file: ca.into(),
+        cert_file: cert.into(),
+        key_file: key.into(),
+        insecure_skip_verify: p.bool("insecure-skip-tls-verify"),
+    })
 }
 
 fn credentials(p: &Parsed) -> Option<(String, String)> {
@@ -218,6 +227,12 @@ pub fn client_config(g: &Globals, endpoints: Vec<String>) -> ClientConfig {
         .on_attempt_error(hook);
     if let Some((u, pw)) = &g.credentials {
         cfg = cfg.credentials(u.clone(), pw.clone());
+    }
+    if let Some(t) = &g.tls {
+        let tls = t
+            .client_config()
+            .unwrap_or_else(|e| fail(EXIT_BAD_ARGS, &e.to_string()));
+        cfg = cfg.tls(tls);
     }
     cfg
 }

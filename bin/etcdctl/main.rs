@@ -20,6 +20,8 @@ mod lease;
 mod lock;
 mod maintenance;
 mod member;
+#[path = "../common/offline_snapshot.rs"]
+mod offline_snapshot;
 mod printer;
 mod role;
 mod session;

@@ -1,23 +1,16 @@
-//! `snapshot save` (online, over the Maintenance stream). `snapshot status`
-//! and `snapshot restore` work on files and belong to etcdutl: they are
-//! routed through [`OFFLINE_HOOK`] so the etcdutl code can be plugged in
-//! without touching the command table.
+//! `snapshot save` (online, over the Maintenance stream), `snapshot status`
+//! and `snapshot restore` (offline, on files: the work is shared with
+//! etcdutl in bin/common/offline_snapshot.rs; this file keeps etcdctl's
+//! argument order and exit codes).
 
 use std::io::Write;
 
 use crate::cli::Parsed;
-use crate::exit::{fail, EXIT_BAD_ARGS, EXIT_ERROR, EXIT_INTERRUPTED};
+use crate::exit::{fail, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INTERRUPTED};
 use crate::global::{globals, must_connect};
 use crate::gofmt::humanize_bytes;
+use crate::offline_snapshot;
 use crate::printer::out;
-
-/// Runs an offline snapshot subcommand (`status` / `restore`) with its
-/// parsed flags; returns the process exit code. None until etcdutl's
-/// snapshot code is wired in here.
-pub type OfflineSnapshot = fn(&Parsed) -> i32;
-
-/// The hook for `snapshot status` / `snapshot restore` (see module docs).
-pub const OFFLINE_HOOK: Option<OfflineSnapshot> = None;
 
 fn info(msg: &str) {
     eprintln!("{{\"level\":\"info\",\"msg\":\"{msg}\"}}");
@@ -71,22 +64,40 @@ pub async fn save(p: &mut Parsed) {
     out(&format!("Snapshot saved at {path}\n"));
 }
 
-/// `snapshot status` / `snapshot restore`.
+/// `snapshot status` / `snapshot restore`, checked in etcdctl 3.4's
+/// order: argument count, then (status) the output format, then the file.
 pub fn offline(p: &Parsed) {
     let sub = p.cmd().name();
     if p.args.len() != 1 {
-        let msg = if sub == "status" {
-            "snapshot status requires exactly one argument"
-        } else {
-            "snapshot restore requires exactly one argument"
-        };
-        fail(EXIT_BAD_ARGS, msg);
+        fail(
+            EXIT_BAD_ARGS,
+            &format!("snapshot {sub} requires exactly one argument"),
+        );
     }
-    match OFFLINE_HOOK {
-        Some(run) => crate::exit::exit(run(p)),
-        None => fail(
-            EXIT_ERROR,
-            &format!("snapshot {sub} is provided by etcdutl in etcd-rs"),
-        ),
+    let file = std::path::PathBuf::from(&p.args[0]);
+    if sub == "status" {
+        let format = p.string("write-out");
+        crate::printer::Format::parse(&format)
+            .unwrap_or_else(|| fail(EXIT_BAD_FEATURE, "unsupported output format"));
+        let status = offline_snapshot::read_status(&file).unwrap_or_else(|e| fail(EXIT_ERROR, &e));
+        match offline_snapshot::render_status(&status, &format) {
+            Some(text) => out(&text),
+            None => fail(
+                EXIT_BAD_FEATURE,
+                &format!("{format} not supported as output format"),
+            ),
+        }
+        return;
     }
+    let flags = offline_snapshot::RestoreFlags {
+        file,
+        data_dir: p.string("data-dir"),
+        wal_dir: p.string("wal-dir"),
+        initial_cluster: p.string("initial-cluster"),
+        initial_cluster_token: p.string("initial-cluster-token"),
+        initial_advertise_peer_urls: p.string("initial-advertise-peer-urls"),
+        name: p.string("name"),
+        skip_hash_check: p.bool("skip-hash-check"),
+    };
+    offline_snapshot::restore(&flags).unwrap_or_else(|e| fail(EXIT_ERROR, &e));
 }

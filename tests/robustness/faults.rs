@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 
 use etcd_proto::etcdserverpb::cluster_client::ClusterClient;
 use etcd_proto::etcdserverpb::{
-    MemberAddRequest, MemberListRequest, MemberPromoteRequest, MemberRemoveRequest, MoveLeaderRequest,
+    MemberAddRequest, MemberListRequest, MemberPromoteRequest, MemberRemoveRequest,
+    MoveLeaderRequest,
 };
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -214,10 +215,11 @@ pub fn draw(rng: &mut StdRng, kinds: &[FaultKind], overlap_p: f64) -> Plan {
     let hold = Duration::from_millis(rng.random_range(500..2500));
     let gap = Duration::from_millis(rng.random_range(300..1500));
     let second: Vec<FaultKind> = kinds.iter().copied().filter(|&k| can_overlap(k)).collect();
-    let overlap = (can_overlap(kind) && !second.is_empty() && rng.random_bool(overlap_p)).then(|| {
-        let k = second[rng.random_range(0..second.len())];
-        (k, hold.mul_f64(rng.random_range(0.1..0.7)))
-    });
+    let overlap =
+        (can_overlap(kind) && !second.is_empty() && rng.random_bool(overlap_p)).then(|| {
+            let k = second[rng.random_range(0..second.len())];
+            (k, hold.mul_f64(rng.random_range(0.1..0.7)))
+        });
     Plan {
         kind,
         at_leader,
@@ -259,7 +261,11 @@ pub fn start(
     let (targets, desc, heal) = match kind {
         FaultKind::Kill => {
             c.kill9(target);
-            (vec![target], format!("m{target}"), Heal::Restart(vec![target]))
+            (
+                vec![target],
+                format!("m{target}"),
+                Heal::Restart(vec![target]),
+            )
         }
         FaultKind::Pause => {
             c.pause(target);
@@ -320,14 +326,15 @@ pub fn start(
         FaultKind::Failpoint => {
             let (fp, max) = FAILPOINTS[rng.random_range(0..FAILPOINTS.len())];
             let hits = rng.random_range(1..=max);
-            let env = vec![(
-                "FAILPOINTS".to_string(),
-                format!("{fp}={hits}*off->return"),
-            )];
+            let env = vec![("FAILPOINTS".to_string(), format!("{fp}={hits}*off->return"))];
             let up = c.try_restart_with(target, &env);
             let desc = format!(
                 "m{target} {fp} after {hits} hits{}",
-                if up.is_err() { " (fired during start-up)" } else { "" }
+                if up.is_err() {
+                    " (fired during start-up)"
+                } else {
+                    ""
+                }
             );
             (vec![target], desc, Heal::Failpoint(target))
         }
@@ -488,7 +495,10 @@ pub fn lose_unsynced(c: &Cluster, m: usize) -> Result<u64, String> {
     let mut tail = vec![0u8; usize::try_from(len - synced).expect("segment fits in memory")];
     f.read_exact_at(&mut tail, synced)
         .map_err(|e| format!("m{m}: read {}: {e}", seg.display()))?;
-    let lost = tail.iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1);
+    let lost = tail
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |p| p as u64 + 1);
     // Truncate and re-extend: the lost range reads back as zeros, like the
     // preallocated space it was written into.
     f.set_len(synced)
@@ -517,7 +527,9 @@ where
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    Err(format!("{what} not accepted within {MEMBERSHIP_RETRY:?}: {last}"))
+    Err(format!(
+        "{what} not accepted within {MEMBERSHIP_RETRY:?}: {last}"
+    ))
 }
 
 /// Removes slot `t`'s member, adds it back (as a learner if asked) under a
@@ -569,9 +581,15 @@ fn rejoin(c: &mut Cluster, t: usize, learner: bool) -> Result<String, String> {
             cl.member_promote(MemberPromoteRequest { id: new_id }).await
         });
         match r {
-            Ok(_) => return Ok(format!("m{t} removed, re-added as learner {new_id:x}, promoted")),
+            Ok(_) => {
+                return Ok(format!(
+                    "m{t} removed, re-added as learner {new_id:x}, promoted"
+                ))
+            }
             Err(e) => last = e,
         }
     }
-    Err(format!("learner m{t} ({new_id:x}) not promoted within {PROMOTE_WITHIN:?}: {last}"))
+    Err(format!(
+        "learner m{t} ({new_id:x}) not promoted within {PROMOTE_WITHIN:?}: {last}"
+    ))
 }

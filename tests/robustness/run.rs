@@ -230,7 +230,10 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
                 std::thread::sleep(after);
                 let avoid = first.targets.clone();
                 let at_leader = rng.random_bool(0.5);
-                Some((faults::start(&mut c, &mut rng, kind, at_leader, &avoid, &now), after))
+                Some((
+                    faults::start(&mut c, &mut rng, kind, at_leader, &avoid, &now),
+                    after,
+                ))
             }
             _ => None,
         };
@@ -297,7 +300,11 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
             "no sentinel put succeeded after healing".into(),
         )),
         Some(rev) => {
-            let catch_up = if violations.is_empty() { WATCH_CATCH_UP } else { WAIT_WHEN_FAILED };
+            let catch_up = if violations.is_empty() {
+                WATCH_CATCH_UP
+            } else {
+                WAIT_WHEN_FAILED
+            };
             let until = Instant::now() + catch_up;
             for w in &watchers {
                 while Instant::now() < until
@@ -346,7 +353,11 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     drop(rt);
 
     // All members end with the same applied index and HashKV.
-    let converge_within = if violations.is_empty() { CONVERGE } else { WAIT_WHEN_FAILED };
+    let converge_within = if violations.is_empty() {
+        CONVERGE
+    } else {
+        WAIT_WHEN_FAILED
+    };
     if let Err(e) = converge(&mut c, converge_within) {
         violations.push(Violation::new("hashkv", e));
     }

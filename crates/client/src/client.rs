@@ -302,14 +302,36 @@ async fn dial_from(cfg: &ClientConfig, start: usize) -> Result<Conn> {
 }
 
 async fn dial(cfg: &ClientConfig, ep: &str) -> std::result::Result<Channel, String> {
-    let url = endpoint_url(ep);
+    let tls = crate::tls::wants_tls(ep, cfg.tls.is_some());
+    let url = if tls {
+        // tonic speaks plain HTTP/2 over the stream our connector secures.
+        format!("http://{}", crate::tls::authority(ep))
+    } else {
+        endpoint_url(ep)
+    };
     let endpoint = Endpoint::from_shared(url)
         .map_err(|e| e.to_string())?
         .connect_timeout(cfg.dial_timeout)
         .http2_keep_alive_interval(nonzero(cfg.keepalive_time))
         .keep_alive_timeout(nonzero(cfg.keepalive_timeout))
         .keep_alive_while_idle(true);
-    match tokio::time::timeout(cfg.dial_timeout, endpoint.connect()).await {
+    let connector = match (tls, &cfg.tls) {
+        (false, _) => None,
+        (true, Some(c)) => Some(c.clone()),
+        (true, None) => Some(
+            crate::tls::TlsOptions::default()
+                .client_config()
+                .map_err(|e| e.to_string())?,
+        ),
+    }
+    .map(|c| crate::tls::TlsConnector::new(c, crate::tls::authority(ep)));
+    let connect = async {
+        match connector {
+            Some(c) => endpoint.connect_with_connector(c).await,
+            None => endpoint.connect().await,
+        }
+    };
+    match tokio::time::timeout(cfg.dial_timeout, connect).await {
         Ok(Ok(ch)) => Ok(ch),
         Ok(Err(e)) => Err(format!("{e}: {:?}", std::error::Error::source(&e))),
         Err(_) => Err(format!("dial {ep}: timed out")),

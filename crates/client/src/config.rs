@@ -51,6 +51,8 @@ pub struct ClientConfig {
     pub credentials: Option<(String, String)>,
     /// Called for each failed attempt of a unary call.
     pub on_attempt_error: Option<AttemptHook>,
+    /// TLS settings (see [`crate::tls`] for which endpoints use them).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("dial_timeout", &self.dial_timeout)
             .field("command_timeout", &self.command_timeout)
             .field("user", &self.credentials.as_ref().map(|c| &c.0))
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -79,6 +82,7 @@ impl ClientConfig {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             credentials: None,
             on_attempt_error: None,
+            tls: None,
         }
     }
 
@@ -104,6 +108,12 @@ impl ClientConfig {
     /// Authenticate as `user` with `password`.
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Dials TLS endpoints with `config` (see [`crate::tls::TlsOptions`]).
+    pub fn tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -30,6 +30,9 @@ pub enum Error {
     /// A stream ended or failed outside of a gRPC status.
     #[error("{0}")]
     Stream(String),
+    /// TLS settings could not be loaded (missing or malformed PEM files).
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl Error {
@@ -50,6 +53,7 @@ impl Error {
             Error::Timeout(_) => tonic::Code::DeadlineExceeded,
             Error::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Error::Stream(_) => tonic::Code::Unknown,
+            Error::Tls(_) => tonic::Code::InvalidArgument,
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod kv;
 pub mod lease;
 pub mod lock;
 pub mod maintenance;
+pub mod tls;
 pub mod watch;
 
 pub use client::{Client, Retry};
@@ -51,4 +52,5 @@ pub use config::{AttemptError, ClientConfig};
 pub use error::{Error, Result};
 pub use kv::prefix_range_end;
 pub use lease::KeepAlive;
+pub use tls::TlsOptions;
 pub use watch::Watcher;

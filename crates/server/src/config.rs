@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub discovery_url: String,
     /// `--discovery-fallback=proxy` (false: `exit`).
     pub discovery_fallback_proxy: bool,
+    /// `--discovery-proxy`: the HTTP proxy discovery requests go through (empty: none).
+    pub discovery_proxy: String,
     /// `--discovery-srv`: bootstrap from this domain's SRV records (empty: off).
     pub discovery_srv: String,
     /// `--discovery-srv-name`: suffix of the SRV service names.
@@ -126,6 +128,7 @@ impl ServerConfig {
             enable_ui: true,
             discovery_url: String::new(),
             discovery_fallback_proxy: true,
+            discovery_proxy: String::new(),
             discovery_srv: String::new(),
             discovery_srv_name: String::new(),
             peer_dialer: Default::default(),

@@ -154,6 +154,11 @@ pub(crate) async fn resolve(mut cfg: ServerConfig) -> Result<ServerConfig, Serve
         fallback_proxy: cfg.discovery_fallback_proxy,
     };
     let mut d = Discovery::new(&durl, me.id).map_err(|f| ServerError::Discovery(fail(f)))?;
+    if !cfg.discovery_proxy.is_empty() {
+        let proxy = crate::discovery_client::proxy_authority(&cfg.discovery_proxy)
+            .map_err(|e| ServerError::Discovery(fail(DiscoveryFailure::Other(e))))?;
+        d.client.set_proxy(proxy);
+    }
     let cluster = d
         .join_cluster(&contents)
         .await

@@ -8,6 +8,9 @@
 //! - any other status carries either a v2 response (2xx) or a v2 error
 //!   (`{"errorCode":…}`); a body that is neither is [`KeysError::InvalidJson`].
 //!
+//! With a proxy set (`--discovery-proxy`), each request goes to the proxy
+//! with an absolute-form URI, as Go's `http.ProxyURL` sends `http://` ones.
+//!
 //! Every request except a watch is bounded by [`REQUEST_TIMEOUT`] (etcd's
 //! `client.DefaultRequestTimeout`); a watch waits until the server answers.
 
@@ -90,12 +93,34 @@ pub(crate) const CODE_NODE_EXIST: u64 = 105;
 /// A client for one `http://host:port` endpoint.
 pub(crate) struct KeysClient {
     authority: String,
+    /// `host:port` of the HTTP proxy requests go through.
+    proxy: Option<String>,
+}
+
+/// The `host:port` of an `http://` proxy URL (a bare `host:port` is taken as
+/// `http://`, as Go's proxy parsing does).
+pub(crate) fn proxy_authority(url: &str) -> Result<String, String> {
+    let with_scheme = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
+    let uri: http::Uri = with_scheme.parse().map_err(|e| format!("invalid proxy address {url:?}: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!("invalid proxy address {url:?}: only http:// proxies are supported"));
+    }
+    let a = uri.authority().ok_or_else(|| format!("invalid proxy address {url:?}"))?;
+    Ok(match a.port_u16() {
+        Some(_) => a.as_str().to_string(),
+        None => format!("{}:80", a.host()),
+    })
 }
 
 impl KeysClient {
     /// A client for `authority` (`host:port`).
     pub fn new(authority: String) -> KeysClient {
-        KeysClient { authority }
+        KeysClient { authority, proxy: None }
+    }
+
+    /// Sends every request through the HTTP proxy at `proxy` (`host:port`).
+    pub fn set_proxy(&mut self, proxy: String) {
+        self.proxy = Some(proxy);
     }
 
     /// `GET <path>` (a key or a one-level directory listing).
@@ -133,7 +158,12 @@ impl KeysClient {
     ) -> Result<KeysResponse, KeysError> {
         let unreachable =
             |e: &dyn std::fmt::Display| KeysError::Unreachable(format!("{}: {e}", self.authority));
-        let tcp = tokio::net::TcpStream::connect(self.authority.as_str())
+        let dial = self.proxy.as_deref().unwrap_or(self.authority.as_str());
+        let path_and_query = match self.proxy {
+            Some(_) => format!("http://{}{path_and_query}", self.authority),
+            None => path_and_query,
+        };
+        let tcp = tokio::net::TcpStream::connect(dial)
             .await
             .map_err(|e| unreachable(&e))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))

@@ -1,8 +1,59 @@
 //! etcd's strict reconfiguration checks (`--strict-reconfig-check`, on by
 //! default): a change is refused when the members that have started could
-//! not form a quorum of the configuration after it.
+//! not form a quorum of the configuration after it (`not enough started
+//! members`), or when the members this one has been actively connected to
+//! for [`HEALTH_INTERVAL`] could not (`unhealthy cluster`): adding (a learner
+//! too, as in etcd) needs every voter connected, removing a connected voter needs the connected rest to
+//! be a quorum of the rest, and removing a disconnected one is always safe.
+//! Connectivity is the peer transport's "active since" per peer.
+
+use std::time::{Duration, Instant};
 
 use crate::membership::Member;
+
+/// How long a peer must have been connected to count (etcd's `HealthInterval`).
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Voters counted as connected: this member, and every peer active since
+/// before `now - HEALTH_INTERVAL`.
+pub fn connected_voters(
+    members: &[Member],
+    local: u64,
+    active_since: &dyn Fn(u64) -> Option<Instant>,
+    now: Instant,
+) -> usize {
+    let cutoff = now.checked_sub(HEALTH_INTERVAL);
+    voters(members)
+        .filter(|m| m.id == local || matches!((active_since(m.id), cutoff), (Some(t), Some(c)) if t < c))
+        .count()
+}
+
+/// Adding a voter: every voter has been connected for the health interval.
+pub fn healthy_to_add(
+    members: &[Member],
+    local: u64,
+    active_since: &dyn Fn(u64) -> Option<Instant>,
+    now: Instant,
+) -> bool {
+    connected_voters(members, local, active_since, now) == voters(members).count()
+}
+
+/// Removing voter `id`: a disconnected one always may go; otherwise the
+/// connected voters other than it must be a quorum of the rest.
+pub fn healthy_to_remove(
+    members: &[Member],
+    local: u64,
+    id: u64,
+    active_since: &dyn Fn(u64) -> Option<Instant>,
+    now: Instant,
+) -> bool {
+    if id != local && active_since(id).is_none() {
+        return true;
+    }
+    let total = voters(members).count();
+    let active = connected_voters(members, local, active_since, now);
+    active.saturating_sub(1) > total.saturating_sub(1) / 2
+}
 
 /// A learner may be promoted once it has this share of the leader's log.
 pub const LEARNER_READY_PERCENT: f64 = 0.9;
@@ -39,6 +90,25 @@ pub fn ready_to_promote(members: &[Member]) -> bool {
     started >= total / 2 + 1
 }
 
+impl crate::EtcdServer {
+    /// [`healthy_to_add`] from this member's view of its peers.
+    pub(crate) fn healthy_to_add(&self) -> bool {
+        let t = self.transport();
+        healthy_to_add(
+            &self.members.list(),
+            self.member_id(),
+            &|id| t.active_since(id),
+            Instant::now(),
+        )
+    }
+
+    /// [`healthy_to_remove`] from this member's view of its peers.
+    pub(crate) fn healthy_to_remove(&self, members: &[Member], id: u64) -> bool {
+        let t = self.transport();
+        healthy_to_remove(members, self.member_id(), id, &|id| t.active_since(id), Instant::now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,7 +132,11 @@ mod tests {
         // 2 started of 2: 3 after, quorum 2.
         assert!(ready_to_add_voter(&[m(1, true, false), m(2, true, false)]));
         // 3 voters, one never started: 4 after, quorum 3, 2 started.
-        assert!(!ready_to_add_voter(&[m(1, true, false), m(2, true, false), m(3, false, false)]));
+        assert!(!ready_to_add_voter(&[
+            m(1, true, false),
+            m(2, true, false),
+            m(3, false, false)
+        ]));
     }
 
     #[test]
@@ -70,6 +144,25 @@ mod tests {
         let ms = [m(1, true, false), m(2, true, false), m(3, false, false)];
         assert!(ready_to_remove_voter(&ms, 3));
         assert!(!ready_to_remove_voter(&ms, 1));
+    }
+
+    #[test]
+    fn health_counts_peers_connected_for_the_interval() {
+        let now = Instant::now();
+        let old = now - HEALTH_INTERVAL - Duration::from_secs(1);
+        let ms = [m(1, true, false), m(2, true, false), m(3, true, false)];
+        let all = |_: u64| Some(old);
+        assert!(healthy_to_add(&ms, 1, &all, now));
+        assert!(healthy_to_remove(&ms, 1, 2, &all, now));
+        // 3 is down: no add, no removal of 2, removal of 3 is fine.
+        let three_down = |id: u64| if id == 3 { None } else { Some(old) };
+        assert!(!healthy_to_add(&ms, 1, &three_down, now));
+        assert!(!healthy_to_remove(&ms, 1, 2, &three_down, now));
+        assert!(healthy_to_remove(&ms, 1, 3, &three_down, now));
+        // Connected too recently does not count yet.
+        let fresh = |_: u64| Some(now);
+        assert!(!healthy_to_add(&ms, 1, &fresh, now));
+        assert!(!healthy_to_remove(&ms, 1, 1, &fresh, now));
     }
 
     #[test]

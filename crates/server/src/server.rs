@@ -525,6 +525,10 @@ impl EtcdServer {
         if !is_learner && !reconfig::ready_to_add_voter(&self.members.list()) {
             return Err(EtcdError::MemberNotEnoughStarted);
         }
+        // etcd checks connectivity for learners too.
+        if !self.healthy_to_add() {
+            return Err(EtcdError::Unhealthy);
+        }
         let mut cc = ConfChange::default();
         cc.set_change_type(if is_learner { ConfChangeType::AddLearnerNode } else { ConfChangeType::AddNode });
         cc.node_id = m.id;
@@ -544,6 +548,9 @@ impl EtcdServer {
         };
         if !target.is_learner && !reconfig::ready_to_remove_voter(&list, id) {
             return Err(EtcdError::MemberNotEnoughStarted);
+        }
+        if !target.is_learner && !self.healthy_to_remove(&list, id) {
+            return Err(EtcdError::Unhealthy);
         }
         let mut cc = ConfChange::default();
         cc.set_change_type(ConfChangeType::RemoveNode);
@@ -639,6 +646,11 @@ impl EtcdServer {
             header: Some(ResponseHeader { revision: 0, ..self.header(0) }),
             members: self.members.list().iter().map(|m| m.to_proto()).collect(),
         }
+    }
+
+    /// The peer transport (connectivity and v2 append stats).
+    pub fn transport(&self) -> &Arc<etcd_transport::Transport> {
+        &self.transport
     }
 
     /// The routes served on the peer URLs: Raft streams and `/version`.

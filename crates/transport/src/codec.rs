@@ -19,6 +19,20 @@ pub fn encode(m: &Message) -> Bytes {
     b.freeze()
 }
 
+/// A link heartbeat: an empty `MsgHeartbeat` from and to member 0, written
+/// on idle streams so the receiver can tell a silent peer from an idle one
+/// (etcd's `linkHeartbeatMessage`). Receivers drop it.
+pub fn link_heartbeat() -> Bytes {
+    let mut m = Message::default();
+    m.set_msg_type(raft::eraftpb::MessageType::MsgHeartbeat);
+    encode(&m)
+}
+
+/// Whether `m` is a link heartbeat rather than a Raft message.
+pub fn is_link_heartbeat(m: &Message) -> bool {
+    m.get_msg_type() == raft::eraftpb::MessageType::MsgHeartbeat && m.from == 0 && m.to == 0
+}
+
 /// Why a stream was closed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -16,6 +16,7 @@
 pub mod codec;
 pub mod fetch;
 pub mod metrics;
+pub mod peer_status;
 mod receiver;
 mod sender;
 pub mod snapshot;
@@ -25,12 +26,12 @@ pub mod tls_dial;
 pub mod tls_listener;
 pub mod tls_selfcert;
 pub mod tls_verify;
+pub mod v2stats;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use raft::eraftpb::{Message, MessageType};
 use tokio::sync::mpsc;
@@ -48,7 +49,7 @@ pub type SnapshotRequest = Arc<dyn Fn(Message) + Send + Sync>;
 pub type SnapshotReport = Arc<dyn Fn(u64, bool) + Send + Sync>;
 
 struct Peer {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<sender::Outgoing>,
     urls: Arc<RwLock<Vec<String>>>,
 }
 
@@ -66,6 +67,10 @@ pub struct Transport {
     on_removed: Arc<OnceLock<Arc<dyn Fn() + Send + Sync>>>,
     /// How peers are dialed (TLS for `https://` peer URLs); plain when unset.
     dialer: OnceLock<tls_dial::PeerDialer>,
+    /// Which peers are actively connected, since when.
+    status: Arc<peer_status::PeerStatus>,
+    /// Append counters for the v2 stats endpoints.
+    v2stats: Arc<v2stats::V2Stats>,
 }
 
 impl Transport {
@@ -81,12 +86,29 @@ impl Transport {
             is_removed: OnceLock::new(),
             on_removed: Arc::new(OnceLock::new()),
             dialer: OnceLock::new(),
+            status: Arc::default(),
+            v2stats: Arc::default(),
         })
     }
 
     /// Sets how peers are dialed; once, before the first [`Transport::add_peer`].
     pub fn set_dialer(&self, dialer: tls_dial::PeerDialer) {
         let _ = self.dialer.set(dialer);
+    }
+
+    /// Since when peer `id` has been actively connected (etcd's
+    /// `Transport.ActiveSince`); `None` while it is not.
+    pub fn active_since(&self, id: u64) -> Option<std::time::Instant> {
+        self.status.active_since(id)
+    }
+
+    /// The append counters behind `/v2/stats/self` and `/v2/stats/leader`.
+    pub fn v2stats(&self) -> &v2stats::V2Stats {
+        &self.v2stats
+    }
+
+    pub(crate) fn peer_status(&self) -> &peer_status::PeerStatus {
+        &self.status
     }
 
     /// How peers are dialed.
@@ -167,7 +189,10 @@ impl Transport {
             cluster_id: self.cluster_id(),
             on_removed: self.on_removed.clone(),
             dialer: self.dialer(),
+            status: self.status.clone(),
+            v2stats: self.v2stats.clone(),
         };
+        self.v2stats.add_follower(id);
         self.runtime.spawn(sender::run(ids, urls.clone(), rx));
         tracing::info!(target: "rafthttp", "started peer {id:x}");
         peers.insert(id, Peer { tx, urls });
@@ -176,6 +201,8 @@ impl Transport {
     /// Removes a peer; its stream closes.
     pub fn remove_peer(&self, id: u64) {
         if self.peers.lock().remove(&id).is_some() {
+            self.status.deactivate(id, "peer removed");
+            self.v2stats.remove_follower(id);
             tracing::info!(target: "rafthttp", "removed peer {id:x}");
         }
     }
@@ -202,7 +229,16 @@ impl Transport {
                 tracing::debug!(target: "rafthttp", "dropping message to unknown peer {:x}", m.to);
                 continue;
             };
-            let _ = p.tx.try_send(codec::encode(&m));
+            let frame = codec::encode(&m);
+            if m.get_msg_type() == MessageType::MsgAppend {
+                self.v2stats.sent_append(frame.len());
+                let queued = sender::Outgoing { frame, append_queued_at: Some(std::time::Instant::now()) };
+                if p.tx.try_send(queued).is_err() {
+                    self.v2stats.follower_fail(m.to);
+                }
+            } else {
+                let _ = p.tx.try_send(sender::Outgoing { frame, append_queued_at: None });
+            }
         }
     }
 

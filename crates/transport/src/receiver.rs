@@ -54,25 +54,51 @@ async fn stream(State(t): State<Arc<Transport>>, headers: HeaderMap, body: Body)
     }
     let from = header_id(&headers, "X-Server-From").unwrap_or(0);
     let mut data = body.into_data_stream();
+    let end = read_frames(&t, from, &mut data).await;
+    t.peer_status().deactivate(from, end.0);
+    end.1
+}
+
+/// Reads the stream until it ends; says why, with the response to give.
+async fn read_frames(
+    t: &Transport,
+    from: u64,
+    data: &mut (impl futures::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin),
+) -> (&'static str, Response) {
     let mut decoder = Decoder::default();
-    while let Some(chunk) = data.next().await {
-        let Ok(chunk) = chunk else { break };
+    loop {
+        let chunk = match tokio::time::timeout(crate::peer_status::READ_TIMEOUT, data.next()).await {
+            Err(_) => {
+                tracing::warn!(target: "rafthttp", "no data from peer {from:x} for {:?}; closing its stream", crate::peer_status::READ_TIMEOUT);
+                return ("read timeout", StatusCode::REQUEST_TIMEOUT.into_response());
+            }
+            Ok(None) => return ("stream ended", StatusCode::OK.into_response()),
+            Ok(Some(Err(_))) => return ("stream broke", StatusCode::OK.into_response()),
+            Ok(Some(Ok(c))) => c,
+        };
+        t.peer_status().activate(from);
         crate::metrics::observe(crate::metrics::PeerTraffic::Received { from, bytes: chunk.len() });
         decoder.feed(&chunk);
         // A member removed while its stream is open is told so at once.
         if t.is_removed(from) {
-            return (StatusCode::GONE, "the member has been permanently removed from the cluster\n").into_response();
+            let gone = "the member has been permanently removed from the cluster\n";
+            return ("member removed", (StatusCode::GONE, gone).into_response());
         }
         loop {
             match decoder.next() {
-                Ok(Some(m)) => t.deliver(m),
+                Ok(Some(m)) if crate::codec::is_link_heartbeat(&m) => {}
+                Ok(Some(m)) => {
+                    if m.get_msg_type() == raft::eraftpb::MessageType::MsgAppend {
+                        t.v2stats().received_append(from, protobuf::Message::compute_size(&m) as usize);
+                    }
+                    t.deliver(m)
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(target: "rafthttp", "closing stream from {from:x}: {e}");
-                    return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+                    return ("bad frame", (StatusCode::BAD_REQUEST, e.to_string()).into_response());
                 }
             }
         }
     }
-    StatusCode::OK.into_response()
 }

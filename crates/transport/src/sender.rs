@@ -22,6 +22,13 @@ pub const PEER_QUEUE_FRAMES: usize = 4096;
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// A frame queued for a peer; appends carry when they were queued, for the
+/// follower latency of the v2 stats.
+pub(crate) struct Outgoing {
+    pub(crate) frame: Bytes,
+    pub(crate) append_queued_at: Option<std::time::Instant>,
+}
+
 /// Identity headers every stream carries (etcd's rafthttp names).
 #[derive(Clone)]
 pub(crate) struct StreamIds {
@@ -30,10 +37,12 @@ pub(crate) struct StreamIds {
     pub(crate) cluster_id: u64,
     pub(crate) on_removed: Arc<std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>>,
     pub(crate) dialer: crate::tls_dial::PeerDialer,
+    pub(crate) status: Arc<crate::peer_status::PeerStatus>,
+    pub(crate) v2stats: Arc<crate::v2stats::V2Stats>,
 }
 
 /// Runs until `rx` is closed (the peer was removed).
-pub(crate) async fn run(ids: StreamIds, urls: Arc<RwLock<Vec<String>>>, mut rx: mpsc::Receiver<Bytes>) {
+pub(crate) async fn run(ids: StreamIds, urls: Arc<RwLock<Vec<String>>>, mut rx: mpsc::Receiver<Outgoing>) {
     let mut backoff = BACKOFF_MIN;
     let mut attempt = 0usize;
     loop {
@@ -45,7 +54,12 @@ pub(crate) async fn run(ids: StreamIds, urls: Arc<RwLock<Vec<String>>>, mut rx: 
             urls[attempt % urls.len()].clone()
         };
         attempt += 1;
-        match stream_once(&ids, &url, &mut rx).await {
+        let end = stream_once(&ids, &url, &mut rx).await;
+        match &end {
+            StreamEnd::Closed => {}
+            StreamEnd::Broken(reason) | StreamEnd::WasActive(reason) => ids.status.deactivate(ids.to, reason),
+        }
+        match end {
             StreamEnd::Closed => return,
             StreamEnd::Broken(reason) => {
                 tracing::debug!(target: "rafthttp", "cannot stream to peer {:x} at {url} ({reason})", ids.to);
@@ -56,7 +70,11 @@ pub(crate) async fn run(ids: StreamIds, urls: Arc<RwLock<Vec<String>>>, mut rx: 
             }
         }
         // Drop what queued while there was no stream: stale for Raft.
-        while rx.try_recv().is_ok() {}
+        while let Ok(dropped) = rx.try_recv() {
+            if dropped.append_queued_at.is_some() {
+                ids.v2stats.follower_fail(ids.to);
+            }
+        }
         if rx.is_closed() {
             return;
         }
@@ -74,7 +92,7 @@ enum StreamEnd {
     WasActive(String),
 }
 
-async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>) -> StreamEnd {
+async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Outgoing>) -> StreamEnd {
     let uri: http::Uri = match format!("{}/raft/stream", url.trim_end_matches('/')).parse() {
         Ok(u) => u,
         Err(e) => return StreamEnd::Broken(format!("bad peer URL {url}: {e}")),
@@ -106,6 +124,9 @@ async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>)
     let response = sender.send_request(req);
     tokio::pin!(response);
     let mut sent_any = false;
+    // Link heartbeats keep the peer's read timeout from firing on an idle
+    // stream (the first one goes out at once and marks the stream started).
+    let mut heartbeat = tokio::time::interval(crate::peer_status::LINK_HEARTBEAT);
     let end = loop {
         tokio::select! {
             resp = &mut response => {
@@ -126,14 +147,32 @@ async fn stream_once(ids: &StreamIds, url: &str, rx: &mut mpsc::Receiver<Bytes>)
                 };
                 break if sent_any { StreamEnd::WasActive(why) } else { StreamEnd::Broken(why) };
             }
-            frame = rx.recv() => {
-                let Some(frame) = frame else { break StreamEnd::Closed };
-                crate::metrics::observe(crate::metrics::PeerTraffic::Sent { to: ids.to, bytes: frame.len() });
-                if body_tx.send(Ok(Frame::data(frame))).await.is_err() {
+            _ = heartbeat.tick() => {
+                if body_tx.send(Ok(Frame::data(crate::codec::link_heartbeat()))).await.is_err() {
                     break if sent_any { StreamEnd::WasActive("stream closed".into()) } else { StreamEnd::Broken("stream closed".into()) };
                 }
                 if !sent_any {
                     sent_any = true;
+                    ids.status.activate(ids.to);
+                    tracing::info!(target: "rafthttp", "established a TCP streaming connection with peer {:x}", ids.to);
+                }
+            }
+            out = rx.recv() => {
+                let Some(out) = out else { break StreamEnd::Closed };
+                let frame = out.frame;
+                crate::metrics::observe(crate::metrics::PeerTraffic::Sent { to: ids.to, bytes: frame.len() });
+                if body_tx.send(Ok(Frame::data(frame))).await.is_err() {
+                    if out.append_queued_at.is_some() {
+                        ids.v2stats.follower_fail(ids.to);
+                    }
+                    break if sent_any { StreamEnd::WasActive("stream closed".into()) } else { StreamEnd::Broken("stream closed".into()) };
+                }
+                if let Some(at) = out.append_queued_at {
+                    ids.v2stats.follower_succ(ids.to, at.elapsed());
+                }
+                if !sent_any {
+                    sent_any = true;
+                    ids.status.activate(ids.to);
                     tracing::info!(target: "rafthttp", "established a TCP streaming connection with peer {:x}", ids.to);
                 }
             }

@@ -195,11 +195,11 @@ impl Wal {
             let header = wal.segment_header();
             wal.append_and_sync(&header.0, header.1)?;
         }
-        if crate::test_knobs::synced_mark_on() {
-            // The replayed tail may hold the previous run's un-fsynced writes; make them
-            // durable so the test-only mark starts out true.
-            wal.sync_and_mark()?;
-        }
+        // The replayed tail may hold the previous run's writes that were never
+        // fsynced (a crash of the process, not of the machine, leaves them in the
+        // page cache). They are about to be treated as durable (replayed, voted
+        // on), so make them so before anything depends on them.
+        wal.sync_and_mark()?;
         Ok((wal, replayed.contents))
     }
 

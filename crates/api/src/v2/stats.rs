@@ -28,53 +28,111 @@ pub(crate) async fn store(State(s): State<Arc<EtcdServer>>) -> Response {
     json(serde_json::to_string(&stats).unwrap_or_default())
 }
 
-/// This member's identity and Raft state (a subset of etcd's `ServerStats`).
-pub(crate) async fn self_stats(State(s): State<Arc<EtcdServer>>) -> Response {
-    let name = s.config().name.clone();
-    let leader = s.leader();
-    let state = if s.is_leader() {
-        "StateLeader"
+/// A float as Go's `encoding/json` writes it in the range stats use
+/// (shortest round-trip digits, no exponent below 1e21).
+fn go_float(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
     } else {
-        "StateFollower"
-    };
-    #[derive(serde::Serialize)]
-    struct LeaderInfo {
-        leader: String,
-        uptime: String,
-        #[serde(rename = "startTime")]
-        start_time: String,
+        "0".into()
     }
-    #[derive(serde::Serialize)]
-    struct SelfStats {
-        name: String,
-        id: String,
-        state: &'static str,
-        #[serde(rename = "startTime")]
-        start_time: String,
-        #[serde(rename = "leaderInfo")]
-        leader_info: LeaderInfo,
-        #[serde(rename = "recvAppendRequestCnt")]
-        recv_append_request_cnt: u64,
-        #[serde(rename = "sendAppendRequestCnt")]
-        send_append_request_cnt: u64,
+}
+
+/// A duration as Go's `time.Duration.String` writes it ("1h2m3.5s", "1.5ms").
+fn go_duration(d: std::time::Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".into();
     }
-    let (start_ns, started) =
-        *START.get_or_init(|| (etcd_server::now_unix_ns(), std::time::Instant::now()));
-    let start = etcd_v2store::render::rfc3339_nano(start_ns);
-    let body = SelfStats {
-        name,
-        id: format!("{:x}", s.member_id()),
-        state,
-        start_time: start.clone(),
-        leader_info: LeaderInfo {
-            leader: format!("{leader:x}"),
-            uptime: format!("{:?}", started.elapsed()),
-            start_time: start,
-        },
-        recv_append_request_cnt: 0,
-        send_append_request_cnt: 0,
+    let frac = |v: u128, unit: u128| -> String {
+        let whole = v / unit;
+        let rest = v % unit;
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let width = unit.to_string().len() - 1;
+        let digits = format!("{rest:0width$}");
+        format!("{whole}.{}", digits.trim_end_matches('0'))
     };
-    json(serde_json::to_string(&body).unwrap_or_default())
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    if ns < 1_000_000 {
+        return format!("{}µs", frac(ns, 1_000));
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", frac(ns, 1_000_000));
+    }
+    let secs_ns = ns % 60_000_000_000;
+    let mins = ns / 60_000_000_000;
+    let mut out = String::new();
+    if mins >= 60 {
+        out.push_str(&format!("{}h", mins / 60));
+    }
+    if mins > 0 {
+        out.push_str(&format!("{}m", mins % 60));
+    }
+    out.push_str(&format!("{}s", frac(secs_ns, 1_000_000_000)));
+    out
+}
+
+/// The wall-clock time of `at`, as RFC 3339 with nanoseconds.
+fn wall(at: std::time::Instant) -> String {
+    let ns = etcd_server::now_unix_ns() - at.elapsed().as_nanos() as i64;
+    etcd_v2store::render::rfc3339_nano(ns)
+}
+
+/// The leader this member last reported, and since when (leaders do not
+/// receive appends, so their own leadership is dated here).
+static LEADER_SEEN: std::sync::Mutex<Option<(u64, std::time::Instant)>> = std::sync::Mutex::new(None);
+
+/// This member's identity, Raft state and append traffic (etcd's
+/// `ServerStats`: rates are left out while zero, as etcd's `omitempty` does).
+pub(crate) async fn self_stats(State(s): State<Arc<EtcdServer>>) -> Response {
+    let (_, started) = *START.get_or_init(|| (etcd_server::now_unix_ns(), std::time::Instant::now()));
+    let c = s.transport().v2stats().self_counters();
+    let leader = s.leader();
+    let since = {
+        let mut seen = LEADER_SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        let from_appends = c.leader_seen.filter(|(l, _)| *l == leader && !s.is_leader());
+        let at = match (*seen, from_appends) {
+            (_, Some((_, at))) => at,
+            (Some((l, at)), None) if l == leader => at,
+            _ => std::time::Instant::now(),
+        };
+        *seen = Some((leader, at));
+        at
+    };
+    let state = if s.is_leader() { "StateLeader" } else { "StateFollower" };
+    let q = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    let mut body = format!(
+        "{{\"name\":{},\"id\":{},\"state\":{},\"startTime\":{},\"leaderInfo\":{{\"leader\":{},\"uptime\":{},\"startTime\":{}}},\"recvAppendRequestCnt\":{}",
+        q(&s.config().name),
+        q(&format!("{:x}", s.member_id())),
+        q(state),
+        q(&wall(started)),
+        q(&format!("{leader:x}")),
+        q(&go_duration(since.elapsed())),
+        q(&wall(since)),
+        c.recv_append_request_cnt,
+    );
+    let mut rate = |name: &str, v: f64| {
+        if v != 0.0 && v.is_finite() {
+            body.push_str(&format!(",\"{name}\":{}", go_float(v)));
+        }
+    };
+    rate("recvPkgRate", c.recv_pkg_rate);
+    rate("recvBandwidthRate", c.recv_bandwidth_rate);
+    body.push_str(&format!(",\"sendAppendRequestCnt\":{}", c.send_append_request_cnt));
+    let mut rate = |name: &str, v: f64| {
+        if v != 0.0 && v.is_finite() {
+            body.push_str(&format!(",\"{name}\":{}", go_float(v)));
+        }
+    };
+    rate("sendPkgRate", c.send_pkg_rate);
+    rate("sendBandwidthRate", c.send_bandwidth_rate);
+    body.push('}');
+    json(body)
 }
 
 /// Leader statistics; etcd answers 403 `not current leader` on followers.
@@ -84,8 +142,46 @@ pub(crate) async fn leader(State(s): State<Arc<EtcdServer>>) -> Response {
         *r.status_mut() = StatusCode::FORBIDDEN;
         return r;
     }
-    json(
-        serde_json::json!({ "leader": format!("{:x}", s.member_id()), "followers": {} })
-            .to_string(),
-    )
+    let followers: Vec<String> = s
+        .transport()
+        .v2stats()
+        .followers()
+        .into_iter()
+        .map(|(id, f)| {
+            format!(
+                "\"{id:x}\":{{\"latency\":{{\"current\":{},\"average\":{},\"standardDeviation\":{},\"minimum\":{},\"maximum\":{}}},\"counts\":{{\"fail\":{},\"success\":{}}}}}",
+                go_float(f.current_ms),
+                go_float(f.average_ms),
+                go_float(f.standard_deviation_ms),
+                go_float(f.minimum_ms),
+                go_float(f.maximum_ms),
+                f.fail,
+                f.success
+            )
+        })
+        .collect();
+    json(format!("{{\"leader\":\"{:x}\",\"followers\":{{{}}}}}", s.member_id(), followers.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+        assert_eq!(go_duration(Duration::from_nanos(1500)), "1.5µs");
+        assert_eq!(go_duration(Duration::from_micros(2500)), "2.5ms");
+        assert_eq!(go_duration(Duration::from_millis(62_500)), "1m2.5s");
+        assert_eq!(go_duration(Duration::from_secs(3600 + 2)), "1h0m2s");
+        assert_eq!(go_duration(Duration::from_nanos(5_000_000_001)), "5.000000001s");
+    }
+
+    #[test]
+    fn floats_print_like_go() {
+        assert_eq!(go_float(0.0), "0");
+        assert_eq!(go_float((1u64 << 63) as f64), "9223372036854776000");
+        assert_eq!(go_float(1.25), "1.25");
+    }
 }
