@@ -119,18 +119,8 @@ pub fn boot(cfg: &ServerConfig, joined: Option<JoinInfo>) -> Result<Booted, Serv
     if !cfg.initial_cluster_state_new {
         return Err(ServerError::Config("--initial-cluster-state=existing needs the cluster's member list".into()));
     }
-    let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
-    let mut members: Vec<Member> = peers
-        .iter()
-        .map(|(name, urls)| Member::new(name, urls, &cfg.initial_cluster_token))
-        .collect();
-    members.sort_by_key(|m| m.id);
-    let me = members.iter().find(|m| m.name == cfg.name).ok_or_else(|| {
-        ServerError::Config(format!(
-            "couldn't find local name {:?} in the initial cluster configuration",
-            cfg.name
-        ))
-    })?;
+    let (members, me) = initial_members(&cfg.initial_cluster, &cfg.initial_cluster_token, &cfg.name)?;
+    let me = &me;
     let mut own_urls = cfg.initial_advertise_peer_urls.clone();
     own_urls.sort();
     if own_urls != me.peer_urls {
@@ -148,25 +138,49 @@ pub fn boot(cfg: &ServerConfig, joined: Option<JoinInfo>) -> Result<Booted, Serv
     let member_id = me.id;
     let cid = cluster_id(&members.iter().map(|m| m.id).collect::<Vec<_>>());
     let meta = Metadata { node_id: Some(member_id), cluster_id: Some(cid) }.encode_to_vec();
-    let mut entries = Vec::with_capacity(members.len());
-    for (i, m) in members.iter().enumerate() {
-        let mut cc = ConfChange::default();
-        cc.set_change_type(ConfChangeType::AddNode);
-        cc.node_id = m.id;
-        cc.context = serde_json::to_vec(&Member { name: String::new(), ..m.clone() })
-            .expect("member serialises")
-            .into();
-        let mut e = Entry::default();
-        e.set_entry_type(EntryType::EntryConfChange);
-        e.term = 1;
-        e.index = i as u64 + 1;
-        e.data = cc.write_to_bytes().expect("conf change encodes").into();
-        entries.push(e);
-    }
+    let unnamed: Vec<Member> = members.iter().map(|m| Member { name: String::new(), ..m.clone() }).collect();
+    let entries = add_member_entries(&unnamed);
     let mut hs = HardState::default();
     hs.term = 1;
     hs.commit = entries.len() as u64;
     std::fs::create_dir_all(cfg.member_dir())?;
     let log = DurableLog::create(&wal_dir, &snap_dir, &meta, &entries, &hs)?;
     Ok(Booted { log, member_id, cluster_id: cid, recovered: None, initial_members: members })
+}
+
+/// The members of `--initial-cluster` (sorted by id) and this member among
+/// them, found by `name`.
+pub(crate) fn initial_members(
+    initial_cluster: &str,
+    token: &str,
+    name: &str,
+) -> Result<(Vec<Member>, Member), ServerError> {
+    let peers = parse_initial_cluster(initial_cluster).map_err(ServerError::Config)?;
+    let mut members: Vec<Member> = peers.iter().map(|(n, urls)| Member::new(n, urls, token)).collect();
+    members.sort_by_key(|m| m.id);
+    let me = members.iter().find(|m| m.name == name).cloned().ok_or_else(|| {
+        ServerError::Config(format!("couldn't find local name {name:?} in the initial cluster configuration"))
+    })?;
+    Ok((members, me))
+}
+
+/// A new cluster's first log: one AddNode conf change per member at term 1,
+/// indexes 1..=N, each carrying the member as JSON context.
+pub(crate) fn add_member_entries(members: &[Member]) -> Vec<Entry> {
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut cc = ConfChange::default();
+            cc.set_change_type(ConfChangeType::AddNode);
+            cc.node_id = m.id;
+            cc.context = serde_json::to_vec(m).expect("member serialises").into();
+            let mut e = Entry::default();
+            e.set_entry_type(EntryType::EntryConfChange);
+            e.term = 1;
+            e.index = i as u64 + 1;
+            e.data = cc.write_to_bytes().expect("conf change encodes").into();
+            e
+        })
+        .collect()
 }

@@ -26,15 +26,14 @@ use etcd_backend::{Backend, BackendConfig, Table};
 use etcd_bbolt::BoltReader;
 use etcd_proto::etcdserverpb::Metadata;
 use etcd_raft_node::raft::eraftpb::{
-    ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState,
+    ConfState, HardState,
 };
 use etcd_raft_node::DurableLog;
 use prost::Message as _;
-use protobuf::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::backup_codec::{import_entry, Imported};
-use crate::membership::{cluster_id, parse_initial_cluster, Member};
+use crate::membership::{cluster_id, Member};
 use crate::membership_store::MembershipStore;
 use crate::ServerError;
 
@@ -142,18 +141,8 @@ pub fn restore_snapshot(cfg: &RestoreConfig) -> Result<RestoreSummary, ServerErr
 
 /// The members of `--initial-cluster`, checked like etcd's `VerifyBootstrap`.
 fn cluster_members(cfg: &RestoreConfig) -> Result<Vec<Member>, ServerError> {
-    let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
-    let mut members: Vec<Member> = peers
-        .iter()
-        .map(|(name, urls)| Member::new(name, urls, &cfg.initial_cluster_token))
-        .collect();
-    members.sort_by_key(|m| m.id);
-    let me = members.iter().find(|m| m.name == cfg.name).ok_or_else(|| {
-        ServerError::Config(format!(
-            "couldn't find local name {:?} in the initial cluster configuration",
-            cfg.name
-        ))
-    })?;
+    let (members, me) = crate::bootstrap::initial_members(&cfg.initial_cluster, &cfg.initial_cluster_token, &cfg.name)?;
+    let me = &me;
     let mut own = cfg.initial_advertise_peer_urls.clone();
     own.sort();
     if own != me.peer_urls {
@@ -289,19 +278,7 @@ fn write_log(
         cluster_id: Some(cid),
     }
     .encode_to_vec();
-    let mut entries = Vec::with_capacity(members.len());
-    for (i, m) in members.iter().enumerate() {
-        let mut cc = ConfChange::default();
-        cc.set_change_type(ConfChangeType::AddNode);
-        cc.node_id = m.id;
-        cc.context = serde_json::to_vec(m).expect("member serialises").into();
-        let mut e = Entry::default();
-        e.set_entry_type(EntryType::EntryConfChange);
-        e.term = 1;
-        e.index = i as u64 + 1;
-        e.data = cc.write_to_bytes().expect("conf change encodes").into();
-        entries.push(e);
-    }
+    let entries = crate::bootstrap::add_member_entries(members);
     let index = entries.len() as u64;
     let hs = HardState { term: 1, vote: members[0].id, commit: index, ..Default::default() };
     let mut log = DurableLog::create(wal_dir, snap_dir, &meta, &entries, &hs)?;
