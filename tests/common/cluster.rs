@@ -1272,6 +1272,21 @@ impl Cluster {
         self.wait_ready(i)
     }
 
+    /// Restarts the members `ms` together: all are started before any is
+    /// waited for, since one of them alone may not complete a quorum (a
+    /// 5-member cluster with three down needs two back before either is
+    /// ready). Returns the members that did not become ready, with why.
+    pub fn try_restart_all(&mut self, ms: &[usize]) -> Vec<(usize, String)> {
+        for &i in ms {
+            self.members[i].kill9();
+            self.members[i].next_env = Vec::new();
+            self.spawn(i);
+        }
+        ms.iter()
+            .filter_map(|&i| self.wait_ready(i).err().map(|e| (i, e)))
+            .collect()
+    }
+
     /// Waits (bounded) until member `i` exits by itself; true if it did.
     pub fn wait_exit(&mut self, i: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;

@@ -434,8 +434,9 @@ pub fn heal(c: &mut Cluster, a: Active, now: &dyn Fn() -> u64) -> Injected {
             for (from, to) in links {
                 c.proxy().set_rule(from, to, Rule::Pass);
             }
-            for &m in &crash {
-                restart_or_note(c, m, &mut problems);
+            for (m, e) in c.try_restart_all(&crash) {
+                problems.push(format!("m{m} did not restart: {e}"));
+                c.kill9(m);
             }
         }
     }
