@@ -27,7 +27,7 @@ mod snapshot;
 mod table;
 
 pub use backend::{Backend, BackendConfig, Entries};
-pub use crc32c::crc32c_update;
+pub use self::crc32c::crc32c_update;
 pub use defrag::{DefragStats, DEFRAG_FINAL_OPS_MAX, DEFRAG_TAP_OPS_MAX};
 pub use error::BackendError;
 pub use hash::HASH_IGNORED;

@@ -54,36 +54,9 @@ struct Crc32c {
     state: u32,
 }
 
-const CASTAGNOLI_REFLECTED: u32 = 0x82F6_3B78;
-
-static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-
-fn table() -> &'static [u32; 256] {
-    TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ CASTAGNOLI_REFLECTED
-                } else {
-                    c >> 1
-                };
-            }
-            *slot = c;
-        }
-        t
-    })
-}
-
 impl Crc32c {
     fn update(&mut self, data: &[u8]) {
-        let t = table();
-        let mut c = !self.state;
-        for &b in data {
-            c = t[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-        }
-        self.state = !c;
+        self.state = crc32c::crc32c_append(self.state, data);
     }
 
     fn finish(&self) -> u32 {

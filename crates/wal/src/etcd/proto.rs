@@ -96,35 +96,10 @@ pub(crate) fn varint_field(buf: &[u8], number: u32) -> Result<u64, String> {
     Ok(out)
 }
 
-/// The reflected CRC-32C (Castagnoli) lookup table.
-const CRC32C_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0x82f6_3b78 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
-
 /// Continues a CRC-32C from `crc` over `data` (Go's `crc32.Update` with
 /// the Castagnoli table): chaining two calls equals one over both parts.
 pub(crate) fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
-    let mut c = !crc;
-    for &b in data {
-        c = CRC32C_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
+    crc32c::crc32c_append(crc, data)
 }
 
 #[cfg(test)]
