@@ -339,3 +339,26 @@ fn leader_kill_counts_a_leader_change_on_survivors() {
         assert_eq!(is_leader, f64::from(u8::from(i == new_leader)));
     }
 }
+
+/// The peer prober's round-trip time: etcd reports it per peer five
+/// seconds after the peer is added, then every 30 s.
+#[test]
+fn peer_round_trip_time_is_reported_for_every_peer() {
+    let mut c = Cluster::start(3, ClusterOpts::default());
+    c.wait_leader(Duration::from_secs(30));
+    let name = "etcd_network_peer_round_trip_time_seconds";
+    for i in 0..3 {
+        let port: u16 = c.client_url(i).rsplit(':').next().unwrap().parse().unwrap();
+        for j in (0..3).filter(|&j| j != i) {
+            let to = format!("To=\"{:x}\"", c.member_id(j));
+            let reported = common::wait_until(Duration::from_secs(20), || {
+                scrape(port).sum(&format!("{name}_count"), &[&to]) >= 1.0
+            });
+            assert!(reported, "m{i} reported no round trip {to}\n{}", c.logs());
+            let s = scrape(port);
+            check_types(&s, &[(name, "histogram")]);
+            let sum = s.sum(&format!("{name}_sum"), &[&to]);
+            assert!(sum > 0.0 && sum < 1.0, "m{i} {to}: rtt sum {sum}");
+        }
+    }
+}

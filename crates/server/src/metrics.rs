@@ -524,6 +524,11 @@ fn peer_traffic(t: etcd_transport::metrics::PeerTraffic) {
         PeerTraffic::Received { from, bytes } => {
             (&RECEIVED, &metrics().peer_received_bytes, from, bytes)
         }
+        PeerTraffic::RoundTrip { to, seconds } => {
+            let m = &metrics().peer_round_trip_seconds;
+            m.with_label_values(&[&format!("{to:x}")]).observe(seconds);
+            return;
+        }
         _ => return,
     };
     let counter = cache

@@ -17,6 +17,7 @@ pub mod codec;
 pub mod fetch;
 pub mod metrics;
 pub mod peer_status;
+pub mod prober;
 mod receiver;
 mod sender;
 pub mod snapshot;
@@ -194,6 +195,7 @@ impl Transport {
         };
         self.v2stats.add_follower(id);
         self.runtime.spawn(sender::run(ids, urls.clone(), rx));
+        self.runtime.spawn(prober::run(id, Arc::downgrade(&urls), self.dialer()));
         tracing::info!(target: "rafthttp", "started peer {id:x}");
         peers.insert(id, Peer { tx, urls });
     }

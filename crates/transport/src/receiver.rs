@@ -17,6 +17,7 @@ pub(crate) fn router(t: Arc<Transport>) -> axum::Router {
     axum::Router::new()
         .route("/raft/stream", post(stream))
         .route("/raft/snapshot", post(crate::snapshot::receive))
+        .route("/raft/probing", axum::routing::get(crate::prober::handler))
         .with_state(t)
 }
 

@@ -128,7 +128,7 @@ fn unix_days_now() -> i64 {
 
 /// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian;
 /// H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i32, u8, u8) {
+pub(crate) fn civil_from_days(days: i64) -> (i32, u8, u8) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
