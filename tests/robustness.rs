@@ -1,15 +1,18 @@
 //! The robustness suite (issue 10): from a seed, a 3- or 5-member cluster
 //! with a small `--snapshot-count`, concurrent gRPC workloads (registers
 //! with put/get/CAS/delete, guarded two-key txns, watchers, leased keys,
-//! locks) and a seeded schedule of faults (SIGKILL + restart,
+//! locks, Elle-style list-append transactions guarded by mod revision) and
+//! a seeded schedule of faults (SIGKILL + restart,
 //! SIGSTOP/SIGCONT, isolation, one-way drops, delays, blackholes through the
 //! peer proxy, leader moves, aborts at durability failpoints, crashes that
 //! lose un-fsynced WAL data on one member or on a majority at once, remove +
 //! re-add of a member, re-add as learner + promote), one at a time or two
 //! overlapping (see `robustness/faults.rs`). Afterwards the recorded
 //! histories are checked with `etcd_checker`: linearizability per key group,
-//! watch order / completeness / agreement, lease and lock safety, and equal
-//! HashKV on every member.
+//! watch order / completeness / agreement, lease and lock safety,
+//! serializability of the append transactions (a dependency graph with
+//! real-time edges, cycles classified G0/G1/G-single/G2), and equal HashKV
+//! on every member.
 //!
 //! - `ETCD_RS_SEED=<n>[,<n>...]` replays given seeds (a failure prints its
 //!   seed, the fault schedule and the smallest failing history). The seed

@@ -2,7 +2,11 @@
 //! each reproducing the fault pattern directly (no random schedule).
 
 mod common;
+#[path = "robustness/workload.rs"]
+#[allow(dead_code)]
+mod workload;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::cluster::{Cluster, ClusterOpts};
@@ -113,6 +117,64 @@ fn watcher_on_member_that_installs_a_snapshot_misses_nothing() {
         seen, expected,
         "the watcher on m{lagging} missed or reordered events"
     );
+}
+
+/// The list-append checker catches the broken server the suite must catch
+/// (`ETCD_RS_UNSAFE_STALE_READS=1`: reads skip ReadIndex): a member cut off
+/// from the others serves a read-only transaction that misses an append
+/// acknowledged before it began (G-single-realtime). The same steps on a
+/// correct server leave the cut-off member unable to answer, and the
+/// history passes.
+#[test]
+fn append_checker_catches_stale_reads() {
+    if common::testing_external_server() {
+        return; // the knob exists only in our server
+    }
+    let stale = vec![("ETCD_RS_UNSAFE_STALE_READS".to_string(), "1".to_string())];
+    let report = stale_read_scenario(stale);
+    assert!(
+        report.anomalies.iter().any(|a| a.kind == "G-single-realtime"),
+        "stale read not caught: {}\n{:#?}",
+        report.summary(),
+        report.anomalies
+    );
+    let report = stale_read_scenario(vec![]);
+    assert!(report.ok(), "correct server flagged: {:#?}", report.anomalies);
+}
+
+/// Append through the majority while one member is cut off, read on the
+/// cut-off member, heal, read through the leader; the checked history.
+fn stale_read_scenario(envs: Vec<(String, String)>) -> etcd_checker::AppendReport {
+    use workload::append::{append_final_read, append_txn, connect, AppendLog};
+    let mut c = Cluster::start(
+        3,
+        ClusterOpts {
+            envs,
+            ..Default::default()
+        },
+    );
+    let leader = c.wait_leader(Duration::from_secs(20));
+    let cut = (leader + 1) % 3;
+    let others: Vec<usize> = (0..3).filter(|&i| i != cut).collect();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let ctx = workload::Ctx {
+        rec: Arc::new(etcd_checker::Recorder::new()),
+        urls: c.client_urls(),
+        stop,
+    };
+    let log = AppendLog::default();
+    c.proxy().partition(&[cut], &others);
+    c.block_on(async {
+        let kv = connect(&ctx.urls, leader).await.expect("connect to the leader");
+        let (outcome, _) = append_txn(&ctx, &log, &kv, 1, 0..1, &[0], &[0]).await;
+        assert_eq!(outcome, etcd_checker::TxnOutcome::Committed);
+        let kv = connect(&ctx.urls[cut..=cut], 0).await.expect("connect to the cut-off member");
+        append_txn(&ctx, &log, &kv, 2, 0..1, &[], &[]).await;
+    });
+    c.proxy().heal_all();
+    let leader = c.wait_leader(Duration::from_secs(20));
+    assert!(c.block_on(append_final_read(&ctx, &log, leader)), "final read");
+    etcd_checker::check_appends(&log.txns()).expect("well-formed")
 }
 
 /// Robustness seed 3 (MajorityLoss on 5 members): the suite restarted the

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use etcd_checker::{
-    check_leases, check_linearizable, check_locks, check_watches, Bounds, Input, LeaseLog,
-    LinearizabilityReport, LockHold, Outcome, Output, Recorder, Violation, WatcherLog,
+    check_appends, check_leases, check_linearizable, check_locks, check_watches, Bounds, Input,
+    LeaseLog, LinearizabilityReport, LockHold, Outcome, Output, Recorder, Violation, WatcherLog,
 };
 use etcd_proto::etcdserverpb::kv_client::KvClient;
 use rand::rngs::StdRng;
@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 
 use super::common::cluster::{Cluster, ClusterOpts};
 use super::faults::{self, FaultKind, Injected};
+use super::workload::append::{self, AppendLog};
 use super::workload::{self, Ctx};
 
 /// How long after healing watchers get to deliver the sentinel.
@@ -83,6 +84,9 @@ pub struct RunResult {
     pub logs: String,
     /// Cluster size and overlap chance, for the summary.
     pub shape: (usize, f64),
+    /// The list-append check's one-line summary (its anomalies are among
+    /// `violations`).
+    pub append: String,
 }
 
 impl RunResult {
@@ -94,7 +98,7 @@ impl RunResult {
     /// A one-line summary.
     pub fn summary(&self) -> String {
         format!(
-            "seed {}: {} members, overlap {:.1}, {:.0}s, {} faults, {} kv ops ({} unknown), {} groups ({} inconclusive), {} watch events, {} leases, {} lock holds: {}",
+            "seed {}: {} members, overlap {:.1}, {:.0}s, {} faults, {} kv ops ({} unknown), {} groups ({} inconclusive), {} watch events, {} leases, {} lock holds, {}: {}",
             self.seed,
             self.shape.0,
             self.shape.1,
@@ -107,6 +111,7 @@ impl RunResult {
             self.counts.0,
             self.counts.1,
             self.counts.2,
+            self.append,
             if self.failed() { "FAILED" } else { "ok" }
         )
     }
@@ -191,6 +196,15 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     let holds: Arc<Mutex<Vec<LockHold>>> = Arc::default();
     for i in 20..22u32 {
         clients.push(rt.spawn(workload::lock_client(ctx.clone(), i, holds.clone())));
+    }
+    let appends: Arc<AppendLog> = Arc::default();
+    for i in 30..32u32 {
+        clients.push(rt.spawn(append::append_client(
+            ctx.clone(),
+            i,
+            cfg.seed * 1000 + u64::from(i),
+            appends.clone(),
+        )));
     }
     let mut watchers = Vec::new();
     let mut background = Vec::new();
@@ -322,6 +336,14 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
         }
     }
 
+    // Every acknowledged append must show in a read after healing.
+    if sentinel_rev.is_some() && !rt.block_on(append::append_final_read(&ctx, &appends, leader)) {
+        violations.push(Violation::new(
+            "liveness",
+            "no final read of the append keys succeeded after healing".into(),
+        ));
+    }
+
     // Leases: wait out the latest possible expiry, then read every key.
     let disturbed = |terms: &Mutex<Vec<(u64, u64)>>| {
         terms
@@ -376,6 +398,8 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
     ));
     let holds = holds.lock().unwrap().clone();
     violations.extend(check_locks(&holds));
+    let append_report = check_appends(&appends.txns()).expect("well-formed append history");
+    violations.extend(append_report.violations());
     let result = RunResult {
         seed: cfg.seed,
         faults: injected,
@@ -390,6 +414,7 @@ pub fn run_seed(cfg: &RunConfig) -> RunResult {
         fault_secs,
         logs: c.logs(),
         shape: (cfg.members, cfg.overlap_p),
+        append: append_report.summary(),
     };
     result
 }

@@ -10,7 +10,10 @@
 //! - a lease client: leased keys, some revoked, some kept alive once, read
 //!   back repeatedly;
 //! - lock clients: `v3lock` Lock/Unlock with a fresh lease per attempt,
-//!   lease checked alive after the wait.
+//!   lease checked alive after the wait;
+//! - append clients ([`append`]): multi-key list-append transactions
+//!   guarded by the revisions they read, checked for strict
+//!   serializability.
 //!
 //! Every call is bounded by [`OP_TIMEOUT`]; a write without an answer is
 //! recorded with an unknown outcome. Workloads stop when `stop` flips.
@@ -41,6 +44,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tonic::transport::{Channel, Endpoint};
+
+#[path = "append_workload.rs"]
+pub mod append;
 
 /// Upper bound on one client call.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(2);

@@ -27,6 +27,14 @@ pub enum CheckerError {
         /// The output, rendered.
         output: String,
     },
+    /// A list-append history appends one value to one key twice.
+    #[error("value {value} is appended to {key} more than once")]
+    DuplicateAppend {
+        /// The key.
+        key: String,
+        /// The value.
+        value: u64,
+    },
     /// A linearizability group holds more operations than the checker accepts.
     #[error("group {group} has {ops} operations, more than the limit {limit}")]
     TooManyOps {

@@ -15,7 +15,9 @@
 //!
 //! Module map: `history` (the model of a history and the recorder),
 //! `model` (etcd register semantics), `linearizable` (Wing–Gong search),
-//! `shrink` (minimal failing sub-history), `watch`, `lease`, `lock`, `error`.
+//! `shrink` (minimal failing sub-history), `watch`, `lease`, `lock`, `error`;
+//! `append`, `append_reads` and `txn_graph`: Elle-style (strict)
+//! serializability of multi-key list-append transactions.
 //!
 //! ```
 //! use etcd_checker::{check_linearizable, Bounds, Input, Op, Outcome, Output};
@@ -31,6 +33,8 @@
 
 #![deny(missing_docs)]
 
+mod append;
+mod append_reads;
 mod error;
 mod history;
 mod lease;
@@ -38,8 +42,14 @@ mod linearizable;
 mod lock;
 mod model;
 mod shrink;
+mod txn_graph;
 mod watch;
 
+pub use append::{
+    check_appends, Anomaly, AppendReport, AppendTxn, Mop, TxnOutcome, APPEND_TXNS_MAX,
+    COMPONENTS_EXPLAINED_MAX,
+};
+pub use append_reads::READ_ANOMALIES_PER_KIND_MAX;
 pub use error::CheckerError;
 pub use history::{Clock, Guard, Input, Op, Outcome, Output, Pending, Recorder};
 pub use lease::{check_leases, LeaseLog, LeaseRead};
@@ -49,6 +59,7 @@ pub use linearizable::{
 pub use lock::{check_locks, LockHold};
 pub use model::{Cell, Rev, State};
 pub use shrink::{cut_at, minimal_failing, SHRINK_CHECKS_MAX};
+pub use txn_graph::{CycleClass, EdgeKind, CYCLE_SEARCH_STEPS_MAX};
 pub use watch::{check_watches, EventKind, WatchEvent, WatcherLog};
 
 /// One broken guarantee found by a checker.
