@@ -191,6 +191,13 @@ impl KvStore {
         self.write(index, |w| txn::apply(w, req, lease_exists))
     }
 
+    /// Serves a Txn of ranges only ([`crate::txn_is_read_only`]) from the
+    /// current state, outside Raft; takes no revision.
+    pub fn txn_read_only(&self, req: &TxnRequest) -> Result<TxnResponse, MvccError> {
+        let state = self.state.read();
+        txn::read_only(&self.view(&state), req)
+    }
+
     /// Compacts history up to `rev` (see `compact.rs` for the rule).
     pub fn compact(&self, rev: i64, index: u64) -> Result<(), MvccError> {
         let mut state = self.state.write();

@@ -116,6 +116,53 @@ pub(crate) fn apply(
     Ok(resp)
 }
 
+/// Whether every op of both branches is a Range (no nested txn): etcd
+/// serves such a txn outside Raft, like a Range.
+pub fn is_read_only(req: &TxnRequest) -> bool {
+    ranges_only(req, |_| true)
+}
+
+/// Whether every op of both branches is a serializable Range: served
+/// locally without a ReadIndex round, like a serializable Range.
+pub fn is_serializable(req: &TxnRequest) -> bool {
+    ranges_only(req, |r| r.serializable)
+}
+
+fn ranges_only(req: &TxnRequest, ok: impl Fn(&RangeRequest) -> bool) -> bool {
+    req.success
+        .iter()
+        .chain(&req.failure)
+        .all(|op| matches!(&op.request, Some(Request::RequestRange(r)) if ok(r)))
+}
+
+/// Serves a txn [`is_read_only`] from `view`: the compares choose a branch,
+/// its ranges are checked and read; no revision is taken.
+pub(crate) fn read_only(view: &View<'_>, req: &TxnRequest) -> Result<TxnResponse, MvccError> {
+    assert!(is_read_only(req), "read_only called with a txn that writes");
+    let path = path(view, req)?;
+    for_each_op(req, &path, &mut |r| match r {
+        Request::RequestRange(rr) => check_range(view, rr),
+        _ => Ok(()),
+    })?;
+    let mut responses = Vec::new();
+    for op in path.branch(req) {
+        if let Some(Request::RequestRange(r)) = &op.request {
+            let response = Some(Response::ResponseRange(range::range(view, r)?));
+            responses.push(ResponseOp { response });
+        }
+    }
+    let resp = TxnResponse {
+        header: Some(ResponseHeader {
+            revision: view.rev,
+            ..Default::default()
+        }),
+        succeeded: path.succeeded,
+        responses,
+    };
+    crate::metrics::count_txn(&resp);
+    Ok(resp)
+}
+
 /// Applies the chosen branch. Nested responses carry an empty header, as
 /// etcd's do.
 fn apply_path(

@@ -233,6 +233,16 @@ impl EtcdServer {
         Ok(caller)
     }
 
+    /// Permission for a read-only txn served locally (etcd's
+    /// `checkTxnAuth`); pass the result to [`EtcdServer::check_read_after`].
+    pub(crate) async fn check_txn_read(&self, req: &etcd_proto::etcdserverpb::TxnRequest) -> Result<Caller, EtcdError> {
+        let caller = self.caller().await?;
+        if let Caller::Client(info) = &caller {
+            crate::apply::auth::check_txn(&self.auth.store.read(), info, req)?;
+        }
+        Ok(caller)
+    }
+
     /// After a checked read: fails if the auth store changed meanwhile.
     pub(crate) fn check_read_after(&self, caller: &Caller) -> Result<(), EtcdError> {
         match caller {

@@ -435,6 +435,18 @@ impl EtcdServer {
     /// Txn, proposed through Raft like every request that may write.
     pub async fn txn(&self, req: TxnRequest) -> Result<TxnResponse, EtcdError> {
         validate::txn(&req, self.cfg.max_txn_ops)?;
+        if etcd_mvcc::txn_is_read_only(&req) {
+            // Like etcd: ranges only, so served here after the same
+            // barrier as a Range (none when every range is serializable).
+            if !etcd_mvcc::txn_is_serializable(&req) {
+                self.linearizable_barrier().await?;
+            }
+            let caller = self.check_txn_read(&req).await?;
+            let mut resp = self.kv.txn_read_only(&req).map_err(crate::apply::mvcc_error)?;
+            self.check_read_after(&caller)?;
+            self.fill(&mut resp.header);
+            return Ok(resp);
+        }
         match self.propose(InternalRaftRequest { txn: Some(req), ..Default::default() }).await? {
             ApplyResponse::Txn(mut r) => {
                 self.fill(&mut r.header);

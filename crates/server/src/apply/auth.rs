@@ -186,7 +186,7 @@ pub(super) fn check(a: &Applier, req: &InternalRaftRequest) -> Result<(), EtcdEr
 
 /// etcd's `checkTxnAuth`: read on every compare, then each op of both
 /// branches (nested txns are not looked into, as in etcd 3.4).
-fn check_txn(store: &AuthStore, info: &AuthInfo, t: &TxnRequest) -> Result<(), EtcdError> {
+pub(crate) fn check_txn(store: &AuthStore, info: &AuthInfo, t: &TxnRequest) -> Result<(), EtcdError> {
     let may = |key: &[u8], end: &[u8], ty| store.is_op_permitted(info, key, end, ty).map_err(auth_error);
     for c in &t.compare {
         may(&c.key, &c.range_end, PermType::Read)?;

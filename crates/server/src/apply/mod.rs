@@ -13,7 +13,7 @@
 //!   a state it can't trust).
 
 pub(crate) mod alarm;
-mod auth;
+pub(crate) mod auth;
 pub use auth::AuthApplied;
 mod kv;
 mod lease;
