@@ -115,6 +115,13 @@ pub const IMPLEMENTED: &[&str] = &[
     "auth-token",
     "auth-token-ttl",
     "bcrypt-cost",
+    "strict-reconfig-check",
+    "proxy",
+    "proxy-failure-wait",
+    "proxy-refresh-interval",
+    "proxy-dial-timeout",
+    "proxy-write-timeout",
+    "proxy-read-timeout",
 ];
 
 /// What the command line asks the binary to do.

@@ -144,6 +144,7 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
 /// Binds a listener for an etcd URL (`http://host:port`); a host name is
 /// resolved and the first IPv4 address preferred, as Go's `net.Listen` does.
 async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+        strict_reconfig_check: cfg.strict_reconfig_check,
     anyhow::ensure!(!url.is_unix(), "unix socket listeners are not implemented yet ({})", url.as_str());
     let addr = match url.socket_addr() {
         Some(a) => a,

@@ -214,6 +214,11 @@ impl Member {
 
     /// Starts `binary` with `--name`, `--data-dir` and `args`.
     pub fn spawn(&mut self, binary: &Path, name: &str, args: &[String]) {
+        self.spawn_with_env(binary, name, args, &[]);
+    }
+
+    /// [`Member::spawn`] with `env` set after every `ETCD*` variable is cleared.
+    pub fn spawn_with_env(&mut self, binary: &Path, name: &str, args: &[String], env: &[(&str, &str)]) {
         assert!(self.child.is_none());
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -226,7 +231,8 @@ impl Member {
                 cmd.env_remove(k);
             }
         }
-        cmd.arg(format!("--name={name}"))
+        cmd.envs(env.iter().copied())
+            .arg(format!("--name={name}"))
             .arg(format!("--data-dir={}", self.data_dir().display()))
             .args(args)
             .stdin(Stdio::null())

@@ -71,6 +71,8 @@ pub struct ServerConfig {
     pub initial_corrupt_check: bool,
     /// `--experimental-corrupt-check-time` in ms (0: off).
     pub corrupt_check_time_ms: u64,
+    /// `--strict-reconfig-check`: refuse membership changes that would lose quorum.
+    pub strict_reconfig_check: bool,
 }
 
 impl ServerConfig {
@@ -135,6 +137,7 @@ impl ServerConfig {
             auto_compaction: crate::compactor::AutoCompaction::Off,
             initial_corrupt_check: false,
             corrupt_check_time_ms: 0,
+            strict_reconfig_check: true,
         }
     }
 }

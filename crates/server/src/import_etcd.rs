@@ -22,6 +22,7 @@
 
 mod entries;
 mod swap;
+mod v2history;
 mod v2tree;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,11 @@
 //! too, as in etcd) needs every voter connected, removing a connected voter needs the connected rest to
 //! be a quorum of the rest, and removing a disconnected one is always safe.
 //! Connectivity is the peer transport's "active since" per peer.
+//!
+//! `--strict-reconfig-check=false` skips every check here except the
+//! learner's catch-up before a promotion (etcd 3.4's `mayAddMember`,
+//! `mayRemoveMember` and `mayPromoteMember` return early on it), so a change
+//! that loses quorum is then proposed as asked.
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +96,45 @@ pub fn ready_to_promote(members: &[Member]) -> bool {
 }
 
 impl crate::EtcdServer {
+    /// etcd's `mayAddMember`: with strict checks on, a voter needs a started
+    /// quorum after the add, and any add needs every voter connected.
+    pub(crate) fn may_add_member(&self, is_learner: bool) -> Result<(), etcd_proto::EtcdError> {
+        if !self.config().strict_reconfig_check {
+            return Ok(());
+        }
+        if !is_learner && !ready_to_add_voter(&self.members.list()) {
+            return Err(etcd_proto::EtcdError::MemberNotEnoughStarted);
+        }
+        if !self.healthy_to_add() {
+            return Err(etcd_proto::EtcdError::Unhealthy);
+        }
+        Ok(())
+    }
+
+    /// etcd's `mayRemoveMember` for member `target` of `members`: learners
+    /// always may go; a voter needs a started and a connected quorum of the rest.
+    pub(crate) fn may_remove_member(&self, members: &[Member], target: &Member) -> Result<(), etcd_proto::EtcdError> {
+        if !self.config().strict_reconfig_check || target.is_learner {
+            return Ok(());
+        }
+        if !ready_to_remove_voter(members, target.id) {
+            return Err(etcd_proto::EtcdError::MemberNotEnoughStarted);
+        }
+        if !self.healthy_to_remove(members, target.id) {
+            return Err(etcd_proto::EtcdError::Unhealthy);
+        }
+        Ok(())
+    }
+
+    /// etcd's `mayPromoteMember` after the learner's catch-up check: the
+    /// started voters plus the learner must be a quorum of the new size.
+    pub(crate) fn may_promote_member(&self, members: &[Member]) -> Result<(), etcd_proto::EtcdError> {
+        if self.config().strict_reconfig_check && !ready_to_promote(members) {
+            return Err(etcd_proto::EtcdError::MemberNotEnoughStarted);
+        }
+        Ok(())
+    }
+
     /// [`healthy_to_add`] from this member's view of its peers.
     pub(crate) fn healthy_to_add(&self) -> bool {
         let t = self.transport();

@@ -534,13 +534,8 @@ impl EtcdServer {
             .unwrap_or(0);
         let mut m = Member::new_at(&peer_urls, now);
         m.is_learner = is_learner;
-        if !is_learner && !reconfig::ready_to_add_voter(&self.members.list()) {
-            return Err(EtcdError::MemberNotEnoughStarted);
-        }
         // etcd checks connectivity for learners too.
-        if !self.healthy_to_add() {
-            return Err(EtcdError::Unhealthy);
-        }
+        self.may_add_member(is_learner)?;
         let mut cc = ConfChange::default();
         cc.set_change_type(if is_learner { ConfChangeType::AddLearnerNode } else { ConfChangeType::AddNode });
         cc.node_id = m.id;
@@ -558,12 +553,7 @@ impl EtcdServer {
         let Some(target) = list.iter().find(|m| m.id == id) else {
             return Err(EtcdError::MemberNotFound);
         };
-        if !target.is_learner && !reconfig::ready_to_remove_voter(&list, id) {
-            return Err(EtcdError::MemberNotEnoughStarted);
-        }
-        if !target.is_learner && !self.healthy_to_remove(&list, id) {
-            return Err(EtcdError::Unhealthy);
-        }
+        self.may_remove_member(&list, target)?;
         let mut cc = ConfChange::default();
         cc.set_change_type(ConfChangeType::RemoveNode);
         cc.node_id = id;
@@ -597,9 +587,7 @@ impl EtcdServer {
                 return Err(EtcdError::LearnerNotReady);
             }
         }
-        if !reconfig::ready_to_promote(&list) {
-            return Err(EtcdError::MemberNotEnoughStarted);
-        }
+        self.may_promote_member(&list)?;
         let mut cc = ConfChange::default();
         cc.set_change_type(ConfChangeType::AddNode);
         cc.node_id = id;

@@ -11,7 +11,7 @@ use crate::error::*;
 use crate::event::{Action, Event};
 use crate::history::EventHistory;
 use crate::node::Node;
-use crate::stats::Stats;
+use crate::stats::{Op, Stats};
 use crate::watcher::{Watcher, WatcherHub};
 
 /// Expirations before 2000-01-01 mean "no TTL" (etcd's `minExpireTime`).
@@ -111,6 +111,23 @@ impl Store {
         s
     }
 
+    /// The node at `p` without counting a read: `None` when there is none,
+    /// `Some(None)` for a directory, `Some(Some(value))` for a key. For
+    /// bookkeeping that etcd does not do through `Get` (stats stay etcd's).
+    pub fn peek(&self, p: &str) -> Option<Option<&str>> {
+        let n = self.lookup(&clean_path(p)).ok()?;
+        Some(if n.is_dir() { None } else { Some(n.value.as_str()) })
+    }
+
+    /// The names of the children of directory `p` (none for a key or a
+    /// missing node), without counting a read.
+    pub fn child_names(&self, p: &str) -> Vec<String> {
+        match self.lookup(&clean_path(p)) {
+            Ok(Node { children: Some(c), .. }) => c.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// True when some node has a TTL (the leader then proposes `SYNC`).
     /// Drops the stale index entries it meets on the way.
     pub fn has_ttl_keys(&mut self) -> bool {
@@ -176,17 +193,11 @@ impl Store {
             e.node = listed;
             e
         });
-        match r {
-            Ok(mut e) => {
-                self.stats.gets_success += 1;
-                e.etcd_index = self.index;
-                Ok(e)
-            }
-            Err(err) => {
-                self.stats.gets_fail += 1;
-                Err(err)
-            }
-        }
+        self.stats.record(Op::Get, r.as_ref().err().map(|e| e.code));
+        r.map(|mut e| {
+            e.etcd_index = self.index;
+            e
+        })
     }
 
     /// Creates a key or directory; `unique` appends an in-order name
@@ -200,18 +211,12 @@ impl Store {
         ttl: TtlOptions,
     ) -> Result<Event, V2Error> {
         let r = self.internal_create(p, dir, value, unique, false, ttl.expire_ns, Action::Create);
-        match r {
-            Ok(mut e) => {
-                self.stats.create_success += 1;
-                e.etcd_index = self.index;
-                self.notify(&e);
-                Ok(e)
-            }
-            Err(err) => {
-                self.stats.create_fail += 1;
-                Err(err)
-            }
-        }
+        self.stats.record(Op::Create, r.as_ref().err().map(|e| e.code));
+        r.map(|mut e| {
+            e.etcd_index = self.index;
+            self.notify(&e);
+            e
+        })
     }
 
     /// Creates or replaces a key (or creates a directory).
@@ -223,10 +228,7 @@ impl Store {
         ttl: TtlOptions,
     ) -> Result<Event, V2Error> {
         let r = self.set_inner(p, dir, value, ttl);
-        match &r {
-            Ok(_) => self.stats.sets_success += 1,
-            Err(_) => self.stats.sets_fail += 1,
-        }
+        self.stats.record(Op::Set, r.as_ref().err().map(|e| e.code));
         r
     }
 
@@ -294,10 +296,7 @@ impl Store {
         ttl: TtlOptions,
     ) -> Result<Event, V2Error> {
         let r = self.cas_inner(p, prev_value, prev_index, value, ttl);
-        match &r {
-            Ok(_) => self.stats.compare_and_swap_success += 1,
-            Err(_) => self.stats.compare_and_swap_fail += 1,
-        }
+        self.stats.record(Op::CompareAndSwap, r.as_ref().err().map(|e| e.code));
         r
     }
 
@@ -344,10 +343,7 @@ impl Store {
     /// Changes an existing key's value (or a directory's TTL).
     pub fn update(&mut self, p: &str, value: &str, ttl: TtlOptions) -> Result<Event, V2Error> {
         let r = self.update_inner(p, value, ttl);
-        match &r {
-            Ok(_) => self.stats.update_success += 1,
-            Err(_) => self.stats.update_fail += 1,
-        }
+        self.stats.record(Op::Update, r.as_ref().err().map(|e| e.code));
         r
     }
 
@@ -453,10 +449,7 @@ impl Store {
     /// Deletes a key, or a directory with `dir` (empty) or `recursive`.
     pub fn delete(&mut self, p: &str, dir: bool, recursive: bool) -> Result<Event, V2Error> {
         let r = self.delete_inner(p, dir, recursive);
-        match &r {
-            Ok(_) => self.stats.delete_success += 1,
-            Err(_) => self.stats.delete_fail += 1,
-        }
+        self.stats.record(Op::Delete, r.as_ref().err().map(|e| e.code));
         r
     }
 
@@ -504,10 +497,7 @@ impl Store {
         prev_index: u64,
     ) -> Result<Event, V2Error> {
         let r = self.cad_inner(p, prev_value, prev_index);
-        match &r {
-            Ok(_) => self.stats.compare_and_delete_success += 1,
-            Err(_) => self.stats.compare_and_delete_fail += 1,
-        }
+        self.stats.record(Op::CompareAndDelete, r.as_ref().err().map(|e| e.code));
         r
     }
 

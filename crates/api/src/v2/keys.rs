@@ -52,7 +52,11 @@ pub(crate) async fn handle(State(server): State<Arc<EtcdServer>>, req: HttpReque
         return r;
     }
     let cluster_id = format!("{:x}", server.cluster_id());
-    let mut resp = match parse(req).await {
+    let parsed = parse(req).await;
+    if parsed.is_ok() {
+        super::stats::detect_v2_auth(&server);
+    }
+    let mut resp = match parsed {
         Err(e) => error_response(&e),
         Ok((r, no_value)) => match server.v2_do(r).await {
             Ok(V2Response::Event(ev)) => {

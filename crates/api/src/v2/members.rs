@@ -134,6 +134,7 @@ fn server_error(s: &EtcdServer, e: EtcdError, id: &str) -> Response {
 
 /// `POST /v2/members`: adds a voter.
 pub(crate) async fn add(State(s): State<Arc<EtcdServer>>, req: Request) -> Response {
+    super::stats::detect_v2_auth(&s);
     let urls = match peer_urls(&s, req).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -161,6 +162,7 @@ pub(crate) async fn remove(
     State(s): State<Arc<EtcdServer>>,
     Path(id_str): Path<String>,
 ) -> Response {
+    super::stats::detect_v2_auth(&s);
     let id = match parse_id(&s, &id_str) {
         Ok(id) => id,
         Err(r) => return r,
@@ -177,6 +179,7 @@ pub(crate) async fn update(
     Path(id_str): Path<String>,
     req: Request,
 ) -> Response {
+    super::stats::detect_v2_auth(&s);
     let id = match parse_id(&s, &id_str) {
         Ok(id) => id,
         Err(r) => return r,

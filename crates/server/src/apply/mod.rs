@@ -21,6 +21,7 @@ mod members;
 pub(crate) use members::removed_self;
 mod snapshot;
 mod v2;
+mod v2_members;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;

@@ -7,8 +7,7 @@
 //! "Children" (null for a key)}`. Ours (`etcd_v2store::Store::save`):
 //! `{"root": node, "index": n, "history": …}` with `{"path", "created_index",
 //! "modified_index", "expire_ns" (Unix ns or null), "value", "children"}`.
-//! The event history is not carried over (it only serves `waitIndex` watches
-//! into the past, which then answer "event index cleared").
+//! The event history is carried over by `v2history.rs`.
 //!
 //! The membership is etcd's `/0/members/<hex id>/{raftAttributes,attributes}`
 //! and `/0/removed_members/<hex id>`, as our `MembershipStore` saves it:
@@ -29,7 +28,7 @@ pub(crate) fn convert(etcd_json: &[u8]) -> Result<(Vec<u8>, Value), String> {
     let ours = json!({
         "root": node(root, 0)?,
         "index": index,
-        "history": { "events": [], "start_index": 0, "last_index": 0 },
+        "history": super::v2history::convert(&v),
     });
     Ok((membership(root)?, ours))
 }
@@ -72,7 +71,7 @@ fn node(n: &Value, depth: usize) -> Result<Value, String> {
 
 /// Go's RFC 3339 time → Unix ns; `Some(None)` for the zero time (year 1),
 /// `None` when unparsable.
-fn unix_ns(t: &str) -> Option<Option<i64>> {
+pub(super) fn unix_ns(t: &str) -> Option<Option<i64>> {
     let (date, rest) = t.split_once('T')?;
     let mut d = date.splitn(3, '-');
     let (y, mo, da): (i64, i64, i64) = (
