@@ -121,6 +121,14 @@ fn snapshot_save_status_restore_match_real_etcdctl() {
         &mut failures,
     );
     both(a, b, &["snapshot", "restore"], &mut failures);
+    // A malformed --initial-cluster is refused before anything is logged.
+    for ic in ["bad", "m1=notaurl", "m1=http://127.0.0.1:2380/p", "m1=http://nohostport"] {
+        let arg = format!("--initial-cluster={ic}");
+        let args = ["snapshot", "restore", "real.db", "--name=m1", "--data-dir=r3", &arg];
+        let (ra, rb) = both(a, b, &args, &mut failures);
+        assert_eq!(ra.stderr, rb.stderr, "{ic}: stderr, log lines included");
+        assert!(!b.join("r3").exists(), "{ic}: ours left a data dir");
+    }
     assert!(
         failures.is_empty(),
         "{} step(s) differ:\n{}",

@@ -77,6 +77,8 @@ pub fn restore(f: &RestoreFlags) -> Result<(), String> {
             json_str(&data_dir.join("member").join("snap"))
         )
     };
+    // etcdctl checks the cluster's URLs first of all (types.NewURLsMap).
+    etcd_server::etcd_url::parse_urls_map(&f.initial_cluster)?;
     // etcdctl refuses an existing data dir before logging anything, and
     // words a missing snapshot as Go's `open` does.
     if data_dir.exists() {

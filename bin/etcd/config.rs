@@ -35,7 +35,7 @@ mod file;
 mod flags;
 mod help;
 mod store;
-mod url;
+use etcd_server::etcd_url as url;
 mod value;
 
 use std::collections::{BTreeSet, HashMap};

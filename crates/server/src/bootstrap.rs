@@ -47,7 +47,7 @@ pub fn needs_join(cfg: &ServerConfig) -> bool {
 /// `GetClusterFromRemotePeers` + `ValidateClusterAndAssignIDs`): the member
 /// whose peer URLs equal ours gives our id; the answer's header the cluster id.
 pub async fn join(cfg: &ServerConfig) -> Result<JoinInfo, ServerError> {
-    let peers = parse_initial_cluster(&cfg.initial_cluster).map_err(ServerError::Config)?;
+    let peers = cluster_map(&cfg.initial_cluster)?;
     let mut own = cfg.initial_advertise_peer_urls.clone();
     own.sort();
     let mut last_err = String::from("no other member listed in --initial-cluster");
@@ -148,6 +148,12 @@ pub fn boot(cfg: &ServerConfig, joined: Option<JoinInfo>) -> Result<Booted, Serv
     Ok(Booted { log, member_id, cluster_id: cid, recovered: None, initial_members: members })
 }
 
+/// `--initial-cluster` as name → peer URLs, refused with etcd's message.
+fn cluster_map(initial_cluster: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, ServerError> {
+    parse_initial_cluster(initial_cluster)
+        .map_err(|e| ServerError::Config(format!("error setting up initial cluster: {e}")))
+}
+
 /// The members of `--initial-cluster` (sorted by id) and this member among
 /// them, found by `name`.
 pub(crate) fn initial_members(
@@ -155,7 +161,7 @@ pub(crate) fn initial_members(
     token: &str,
     name: &str,
 ) -> Result<(Vec<Member>, Member), ServerError> {
-    let peers = parse_initial_cluster(initial_cluster).map_err(ServerError::Config)?;
+    let peers = cluster_map(initial_cluster)?;
     let mut members: Vec<Member> = peers.iter().map(|(n, urls)| Member::new(n, urls, token)).collect();
     members.sort_by_key(|m| m.id);
     let me = members.iter().find(|m| m.name == name).cloned().ok_or_else(|| {

@@ -26,6 +26,7 @@ mod events;
 mod import_etcd;
 mod lease;
 mod lease_loop;
+pub mod etcd_url;
 pub mod membership;
 mod membership_store;
 mod quota;

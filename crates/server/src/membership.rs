@@ -66,16 +66,14 @@ pub fn cluster_id(member_ids: &[u64]) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("sha1 is 20 bytes"))
 }
 
-/// Parses `--initial-cluster` (`name=url,name=url2,...`): name → peer URLs.
+/// Parses `--initial-cluster` (`name=url,name=url2,...`) with etcd's
+/// `types.NewURLsMap` rules and messages: name → its peer URLs, validated
+/// and sorted (an entry without `=` is a name with an empty, invalid URL).
 pub fn parse_initial_cluster(s: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, url) = part
-            .split_once('=')
-            .ok_or_else(|| format!("missing '=' in initial cluster entry {part:?}"))?;
-        out.entry(name.to_string()).or_default().push(url.to_string());
-    }
-    Ok(out)
+    Ok(crate::etcd_url::parse_urls_map(s)?
+        .into_iter()
+        .map(|(name, urls)| (name, urls.iter().map(|u| u.as_str().to_string()).collect()))
+        .collect())
 }
 
 #[cfg(test)]
@@ -110,7 +108,10 @@ mod tests {
     fn initial_cluster_parses() {
         let m = parse_initial_cluster("a=http://x:1,b=http://y:2,a=http://z:3").unwrap();
         assert_eq!(m["a"], vec!["http://x:1", "http://z:3"]);
-        assert!(parse_initial_cluster("bogus").is_err());
+        assert_eq!(
+            parse_initial_cluster("bogus"),
+            Err("URL scheme must be http, https, unix, or unixs: ".to_string())
+        );
     }
 }
 
