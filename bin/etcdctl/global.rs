@@ -145,6 +145,8 @@ pub fn format(p: &Parsed) -> Format {
 /// checks, output format.
 pub fn globals(p: &mut Parsed) -> Globals {
     apply_env(p);
+    // etcdctl resolves `--discovery-srv` before checking TLS flags.
+    let endpoints = crate::discovery_srv::endpoints_from_cmd(p);
     for name in ["cert", "key", "cacert"] {
         if p.changed(name) && p.string(name).is_empty() {
             fail(
@@ -157,7 +159,7 @@ pub fn globals(p: &mut Parsed) -> Globals {
     let credentials = credentials(p);
     let format = format(p);
     Globals {
-        endpoints: endpoints(p),
+        endpoints,
         dial_timeout: duration(p, "dial-timeout"),
         command_timeout: duration(p, "command-timeout"),
         keepalive_time: duration(p, "keepalive-time"),

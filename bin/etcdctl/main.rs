@@ -8,7 +8,9 @@
 //! the chosen printer (printer.rs, json.rs, fields.rs, table.rs).
 
 mod auth;
+mod check;
 mod cli;
+mod discovery_srv;
 mod endpoint;
 mod exit;
 mod fields;
@@ -20,6 +22,7 @@ mod lease;
 mod lock;
 mod maintenance;
 mod member;
+mod mirror;
 #[path = "../common/offline_snapshot.rs"]
 mod offline_snapshot;
 mod printer;
@@ -32,6 +35,7 @@ mod tabwriter;
 mod txn;
 mod usage;
 mod user;
+mod v2;
 mod watch;
 
 use cli::{parse, Outcome, Parsed};
@@ -42,7 +46,7 @@ fn main() {
     match std::env::var("ETCDCTL_API") {
         Ok(v) if !v.is_empty() && v != "3" => {
             if v == "2" {
-                eprintln!("etcdctl v2 API is not supported by etcd-rs's etcdctl yet");
+                v2::main(std::env::args().skip(1).collect());
             } else {
                 eprintln!("unsupported API version {v}");
             }
@@ -88,6 +92,8 @@ async fn run(p: &mut Parsed) {
         "del" => kv::del(p).await,
         "txn" => txn::txn(p).await,
         "compaction" => kv::compaction(p).await,
+        "check perf" => check::perf(p).await,
+        "check datascale" => check::datascale(p).await,
         "watch" => watch::watch(p).await,
         "lease grant" => lease::grant(p).await,
         "lease revoke" => lease::revoke(p).await,
@@ -108,6 +114,7 @@ async fn run(p: &mut Parsed) {
         "defrag" => maintenance::defrag(p).await,
         "snapshot save" => snapshot::save(p).await,
         "snapshot status" | "snapshot restore" => snapshot::offline(p),
+        "make-mirror" => mirror::make_mirror(p).await,
         "lock" => lock::lock(p).await,
         "elect" => lock::elect(p).await,
         "auth enable" => auth::enable(p).await,
