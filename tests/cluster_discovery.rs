@@ -7,8 +7,8 @@
 //! token and peer URLs, and must arrive at the same member and cluster ids.
 //!
 //! Runs against the real etcd with `ETCD_RS_TEST_ETCD=/usr/bin/etcd` (the
-//! proxy-fallback and id-comparison steps are skipped then: the real etcd
-//! falls back to a v2 proxy, which etcd-rs refuses).
+//! id-comparison step is skipped then). A fifth member with etcd's default
+//! `--discovery-fallback=proxy` becomes a v2 proxy.
 
 mod common;
 #[path = "common/v2http.rs"]
@@ -314,19 +314,18 @@ fn three_members_bootstrap_by_discovery_and_a_fourth_is_refused() {
         "the refused member changed nothing"
     );
 
-    if !testing_external_server() {
-        // etcd's default fallback is a v2 proxy; etcd-rs refuses it plainly.
-        let mut fifth = Member::spawn(&binary, "m5", Slot::new(), &d, &[]);
-        let st = fifth.wait_exit();
-        exit_code_not_zero(st, &fifth);
-        assert!(
-            fifth
-                .log()
-                .contains("--discovery-fallback=proxy cannot be honoured"),
-            "{}",
-            fifth.log()
-        );
-    }
+    // etcd's default fallback: a v2 proxy (what it serves: tests/v2_proxy.rs).
+    let mut fifth = Member::spawn(&binary, "m5", Slot::new(), &d, &[]);
+    let proxied = wait_until(EXIT_TIMEOUT, || {
+        fifth.log().contains("v2 proxy started listening on client requests")
+    });
+    assert!(proxied && fifth.exited().is_none(), "{}", fifth.log());
+    assert!(
+        fifth.log().contains("discovery cluster full, falling back to proxy"),
+        "{}",
+        fifth.log()
+    );
+    drop(fifth);
 
     // Same name, URLs and token, fresh data dir: the id registered before.
     members[0].kill();

@@ -3,6 +3,7 @@
 
 mod config;
 mod logging;
+mod proxy;
 mod tls;
 
 use std::collections::HashMap;
@@ -60,7 +61,8 @@ fn main() {
     }
 }
 
-fn log_banner(cfg: &EtcdConfig) {
+/// etcd's `etcdmain` start-up lines (a proxy logs these too).
+fn log_version(cfg: &EtcdConfig) {
     let rs = etcd_api::ETCD_RS_VERSION;
     tracing::info!(target: "etcdmain", "etcd Version: {}", etcd_server::ETCD_VERSION);
     tracing::info!(target: "etcdmain", "Git SHA: etcd-rs {rs}");
@@ -69,6 +71,10 @@ fn log_banner(cfg: &EtcdConfig) {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     tracing::info!(target: "etcdmain", "setting maximum number of CPUs to {cpus}, total number of available CPUs is {cpus}");
     cfg.log_data_dir_defaulted();
+}
+
+/// etcd's `embed` start-up lines of a member.
+fn log_banner(cfg: &EtcdConfig) {
     tracing::info!(target: "embed", "name = {}", cfg.name);
     tracing::info!(target: "embed", "data dir = {}", cfg.data_dir);
     tracing::info!(target: "embed", "member dir = {}/member", cfg.data_dir);
@@ -138,13 +144,13 @@ fn server_config(cfg: &EtcdConfig) -> ServerConfig {
             .unwrap_or_default(),
         initial_corrupt_check: cfg.experimental_initial_corrupt_check,
         corrupt_check_time_ms: cfg.experimental_corrupt_check_time_ms,
+        strict_reconfig_check: cfg.strict_reconfig_check,
     }
 }
 
 /// Binds a listener for an etcd URL (`http://host:port`); a host name is
 /// resolved and the first IPv4 address preferred, as Go's `net.Listen` does.
 async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
-        strict_reconfig_check: cfg.strict_reconfig_check,
     anyhow::ensure!(!url.is_unix(), "unix socket listeners are not implemented yet ({})", url.as_str());
     let addr = match url.socket_addr() {
         Some(a) => a,
@@ -168,6 +174,17 @@ async fn bind(url: &EtcdUrl) -> anyhow::Result<(tokio::net::TcpListener, SocketA
 }
 
 async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
+    log_version(&cfg);
+    let kind = proxy::data_dir::identify(&cfg.data_dir)?;
+    let as_proxy = match kind {
+        proxy::data_dir::Kind::Empty => cfg.proxy != "off",
+        k => k == proxy::data_dir::Kind::Proxy,
+    };
+    if as_proxy {
+        let tls = tls::configure_or_exit(&cfg);
+        proxy::run(&cfg, &tls, None).await?;
+        exit_by_signal(wait_for_signal().await);
+    }
     log_banner(&cfg);
     if let Err(e) = etcd_server::parse_auto_compaction(&cfg.auto_compaction_mode, &cfg.auto_compaction_retention) {
         tracing::error!(target: "etcdmain", critical = true, "{e}");
@@ -191,6 +208,13 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
     server_cfg.peer_dialer = tls.peer_dialer.clone();
     let server = match EtcdServer::start(server_cfg).await {
         Ok(s) => s,
+        Err(etcd_server::ServerError::Discovery(e)) if e.wants_proxy_fallback() => {
+            e.log_failure();
+            drop(peer_listeners);
+            let bound = client_listeners.into_iter().map(|(u, (l, _))| (u.clone(), l)).collect();
+            proxy::run(&cfg, &tls, Some(bound)).await?;
+            exit_by_signal(wait_for_signal().await);
+        }
         Err(etcd_server::ServerError::Discovery(e)) => {
             e.log_failure();
             std::process::exit(1);
@@ -217,26 +241,32 @@ async fn run(cfg: EtcdConfig) -> anyhow::Result<()> {
         });
     }
     let signal = wait_for_signal().await;
-    let name = if signal == libc::SIGINT { "interrupt" } else { "terminated" };
-    tracing::info!(target: "pkg/osutil", notice = true, "received {name} signal, shutting down...");
     server.stop().await;
-    // Like etcd, end by the signal itself so a supervisor sees why we stopped.
+    exit_by_signal(signal)
+}
+
+/// Ends the process by `signal` itself, as etcd does, so a supervisor sees
+/// why it stopped.
+fn exit_by_signal(signal: i32) -> ! {
     // SAFETY: restoring the default disposition and raising a signal are
     // async-signal-safe and touch no Rust state.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
         libc::raise(signal);
     }
-    Ok(())
+    std::process::exit(128 + signal)
 }
 
-/// Waits for SIGTERM or SIGINT and says which.
+/// Waits for SIGTERM or SIGINT, logs etcd's shutdown notice and says which.
 async fn wait_for_signal() -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
+    let signal = tokio::select! {
         _ = term.recv() => libc::SIGTERM,
         _ = int.recv() => libc::SIGINT,
-    }
+    };
+    let name = if signal == libc::SIGINT { "interrupt" } else { "terminated" };
+    tracing::info!(target: "pkg/osutil", notice = true, "received {name} signal, shutting down...");
+    signal
 }

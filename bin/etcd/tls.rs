@@ -27,7 +27,8 @@ pub struct ListenerTls {
     pub peer_dialer: PeerDialer,
 }
 
-fn info(s: &TlsSettings, cipher_suites: &[String]) -> TlsInfo {
+/// The transport's TLS settings from one side's flags.
+pub(crate) fn info(s: &TlsSettings, cipher_suites: &[String]) -> TlsInfo {
     TlsInfo {
         cert_file: PathBuf::from(&s.cert_file),
         key_file: PathBuf::from(&s.key_file),

@@ -93,20 +93,21 @@ pub struct DiscoveryError {
 }
 
 impl DiscoveryError {
-    /// True when etcd would fall back to running as a v2 proxy (cluster
-    /// full with `--discovery-fallback=proxy`), which etcd-rs does not do.
+    /// True when the member should run as a v2 proxy instead (cluster full
+    /// with `--discovery-fallback=proxy`), as etcd does.
     pub fn wants_proxy_fallback(&self) -> bool {
         self.fallback_proxy && self.failure == DiscoveryFailure::FullCluster
     }
 
     /// Logs what etcd's `etcdmain` logs before exiting on this error
-    /// (capnslog wording). The caller then exits with status 1.
+    /// (capnslog wording). The caller then exits with status 1, except on
+    /// a proxy fallback, which it starts.
     pub fn log_failure(&self) {
         let durl = &self.discovery_url;
         match &self.failure {
+            // Not a failure: the caller starts the v2 proxy.
             _ if self.wants_proxy_fallback() => {
                 tracing::info!(target: "etcdmain", notice = true, "discovery cluster full, falling back to proxy");
-                tracing::error!(target: "etcdmain", "etcd-rs: proxy mode is not implemented yet, so --discovery-fallback=proxy cannot be honoured ({self}); use --discovery-fallback=exit");
             }
             DiscoveryFailure::DuplicateId => {
                 tracing::error!(target: "etcdmain", "member {:?} has previously registered with discovery service token ({durl}).", self.name);
@@ -178,6 +179,31 @@ pub(crate) async fn resolve(mut cfg: ServerConfig) -> Result<ServerConfig, Serve
     cfg.initial_cluster = cluster;
     cfg.initial_cluster_token = durl;
     Ok(cfg)
+}
+
+/// etcd's `v2discovery.GetCluster`, for a v2 proxy started with
+/// `--discovery`: the cluster registered under `durl`, without registering.
+/// A full cluster gives its first `size` members at once; otherwise this
+/// waits for the cluster to fill, as a member does. `dproxy` is
+/// `--discovery-proxy`.
+pub async fn get_cluster(durl: &str, dproxy: &str) -> Result<String, DiscoveryFailure> {
+    // Id 0 is never a registration, so every registration counts.
+    let mut d = Discovery::new(durl, 0)?;
+    if !dproxy.is_empty() {
+        let proxy = crate::discovery_client::proxy_authority(dproxy).map_err(DiscoveryFailure::Other)?;
+        d.client.set_proxy(proxy);
+    }
+    match d.check_cluster().await {
+        Ok((nodes, size, index)) => {
+            let all = d.wait_nodes(nodes, size, index).await?;
+            nodes_to_cluster(&all, size)
+        }
+        Err(DiscoveryFailure::FullCluster) => {
+            let first = d.full.take().unwrap_or_default();
+            nodes_to_cluster(&first, first.len() as u64)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What this member registers: `name=url` pairs, sorted, comma-joined
@@ -262,6 +288,9 @@ struct Discovery {
     /// Our id in hex.
     self_id: String,
     retries: u32,
+    /// The first `size` registrations, kept by a check that found the
+    /// cluster full (what [`get_cluster`] returns then).
+    full: Option<Vec<Node>>,
 }
 
 /// Outcome of a cluster check: registrations, size, the listing's index.
@@ -296,6 +325,7 @@ impl Discovery {
             dir: uri.path().trim_end_matches('/').to_string(),
             self_id: format!("{member_id:x}"),
             retries: 0,
+            full: None,
         })
     }
 
@@ -339,7 +369,10 @@ impl Discovery {
                 Ok(Ok((nodes, size, index))) => {
                     return match check_full(&nodes, size, &self.self_id) {
                         Ok(()) => Ok((nodes, size, index)),
-                        Err(_first) => Err(DiscoveryFailure::FullCluster),
+                        Err(first) => {
+                            self.full = Some(first);
+                            Err(DiscoveryFailure::FullCluster)
+                        }
                     };
                 }
             }

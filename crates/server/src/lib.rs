@@ -50,7 +50,7 @@ pub use auth::Credentials;
 pub use backup::{SnapshotChunk, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_QUEUE_CHUNKS};
 pub use restore::{restore_snapshot, RestoreConfig, RestoreSummary, SNAPSHOT_HASH_BYTES};
 pub use config::ServerConfig;
-pub use discovery::{DiscoveryError, DiscoveryFailure};
+pub use discovery::{get_cluster as discovery_get_cluster, DiscoveryError, DiscoveryFailure};
 pub use discovery_srv::DNS_SERVER_ENV;
 pub use import_etcd::{import_if_etcd, ImportSummary};
 pub use server::{EtcdServer, CLUSTER_VERSION, ETCD_VERSION};
