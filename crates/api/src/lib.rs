@@ -9,6 +9,7 @@ pub mod auth_scope;
 mod cluster;
 mod concurrency;
 mod election;
+mod flush_batch;
 mod gateway;
 mod gateway_admin;
 pub mod h2_authority;
@@ -134,5 +135,5 @@ where
     let service = hyper_util::service::TowerToHyperService::new(router);
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     limits::client_limits().apply(&mut builder);
-    let _ = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service).await;
+    let _ = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(flush_batch::FlushBatch::new(io)), service).await;
 }

@@ -15,6 +15,7 @@
 //! since the last commit or `batch_limit` operations are pending.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,9 @@ pub struct Backend {
     pub(crate) defrag_tap: Mutex<Option<Vec<Arc<WriteBuffer>>>>,
     /// One defragmentation at a time.
     pub(crate) defrag_lock: Mutex<()>,
+    /// The file's size, read after every change of the file (open, commit,
+    /// swap): only those change it, and quota checks ask on every write.
+    file_bytes: AtomicI64,
 }
 
 impl std::fmt::Debug for Backend {
@@ -97,7 +101,7 @@ impl Backend {
             txn.open_table(t.definition()).map_err(BackendError::redb)?;
         }
         txn.commit().map_err(BackendError::redb)?;
-        Ok(Backend {
+        let backend = Backend {
             db: RwLock::new(Arc::new(db)),
             path: path.to_path_buf(),
             cfg,
@@ -108,7 +112,16 @@ impl Backend {
             }),
             defrag_tap: Mutex::new(None),
             defrag_lock: Mutex::new(()),
-        })
+            file_bytes: AtomicI64::new(0),
+        };
+        backend.refresh_size();
+        Ok(backend)
+    }
+
+    /// Re-reads the file's size (after anything that may have changed it).
+    fn refresh_size(&self) {
+        let bytes = std::fs::metadata(&self.path).map(|m| m.len() as i64).unwrap_or(0);
+        self.file_bytes.store(bytes, Ordering::Release);
     }
 
     /// The current database.
@@ -119,6 +132,7 @@ impl Backend {
     /// Replaces the database (see `snapshot.rs`); the caller holds the commit lock.
     pub(crate) fn swap_db(&self, db: Database) {
         *self.db.write() = Arc::new(db);
+        self.refresh_size();
     }
 
     /// The commit lock, for operations that must not overlap a commit.
@@ -240,7 +254,9 @@ impl Backend {
         };
         fail::fail_point!("backend_before_commit", |_| { std::process::abort() });
         let commit_start = Instant::now();
-        if let Err(e) = self.write_batch(&frozen) {
+        let written = self.write_batch(&frozen);
+        self.refresh_size();
+        if let Err(e) = written {
             state.failed = true;
             return Err(e);
         }
@@ -280,11 +296,10 @@ impl Backend {
         txn.commit().map_err(BackendError::redb)
     }
 
-    /// Size of the database file in bytes.
+    /// Size of the database file in bytes (as of the last commit; nothing
+    /// else writes the file).
     pub fn size_bytes(&self) -> i64 {
-        std::fs::metadata(&self.path)
-            .map(|m| m.len() as i64)
-            .unwrap_or(0)
+        self.file_bytes.load(Ordering::Acquire)
     }
 
     /// Bytes of the file holding live pages (allocated pages × page size);

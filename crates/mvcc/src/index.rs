@@ -53,6 +53,12 @@ impl TreeIndex {
         assert!(old.is_none(), "restore of a key already indexed");
     }
 
+    /// An index of `keys` (in any order); rebuilding collects key histories
+    /// in a hash map first (one hash lookup per revision) and sorts once here.
+    pub(crate) fn from_unsorted(keys: impl IntoIterator<Item = (Vec<u8>, KeyIndex)>) -> TreeIndex {
+        TreeIndex { keys: keys.into_iter().collect() }
+    }
+
     /// Records a delete of `key` at `rev`; false if the key is not live.
     pub fn tombstone(&mut self, key: &[u8], rev: Revision) -> bool {
         self.keys.get_mut(key).is_some_and(|ki| ki.tombstone(rev))

@@ -10,11 +10,13 @@
 #![deny(missing_docs)]
 
 pub mod durable;
+pub mod latency;
 mod logger;
 pub mod node;
 pub mod storage;
 
 pub use durable::{DurableLog, Recovered};
+pub use latency::mark_latency_critical;
 pub use logger::raft_logger;
 pub use node::{start, ApplyItem, Input, NodeConfig, NodeEvents, NodeHandle, NodeStatus};
 pub use raft;

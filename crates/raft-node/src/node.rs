@@ -167,7 +167,6 @@ pub fn start(
         tick: Duration::from_millis(cfg.tick_ms.max(1)),
         last_role: (0, StateRole::Follower, 0),
         fast_start: cfg.single_voter_fast_start,
-        election_ticks: cfg.election_ticks,
     };
     let join = std::thread::Builder::new()
         .name("raft".into())
@@ -185,12 +184,19 @@ struct Worker {
     tick: Duration,
     last_role: (u64, StateRole, u64),
     fast_start: bool,
-    election_ticks: usize,
 }
 
 impl Worker {
     fn run(&mut self, rx: Receiver<Input>) {
+        // Every write waits for this thread's fsync (see `latency`).
+        crate::latency::mark_latency_critical();
         self.maybe_fast_start();
+        // Entries restored or bootstrapped before the thread started are
+        // handed over now, not after the first tick.
+        if let Err(e) = self.on_ready() {
+            self.events.fatal(e);
+            return;
+        }
         let mut next_tick = Instant::now() + self.tick;
         loop {
             let timeout = next_tick.saturating_duration_since(Instant::now());
@@ -341,17 +347,23 @@ impl Worker {
         self.deliver(ApplyItem::Entries(entries))
     }
 
-    /// A lone voter need not wait a whole election timeout to lead.
+    /// A lone voter need not wait out an election timeout to lead: it
+    /// campaigns at once (no other voter can be disrupted; it wins its own
+    /// pre-vote and vote). etcd fast-forwards `election_ticks - 1` ticks
+    /// instead, which still leaves raft's randomized remainder (up to another
+    /// election timeout) before the campaign.
     fn maybe_fast_start(&mut self) {
         if !self.fast_start {
             return;
         }
         let voters = self.raw.raft.prs().conf().voters().ids().iter().collect::<Vec<_>>();
         if voters.len() == 1 && voters[0] == self.raw.raft.id && self.raw.raft.state != StateRole::Leader {
-            self.fast_start = false;
-            for _ in 1..self.election_ticks {
-                self.raw.tick();
+            if let Err(e) = self.raw.campaign() {
+                tracing::debug!(target: "raft", "campaign at start rejected: {e}");
             }
+            // Refused (a conf change still pending): retry at the next one;
+            // the election timeout remains the fallback.
+            self.fast_start = self.raw.raft.state == StateRole::Follower;
         }
     }
 

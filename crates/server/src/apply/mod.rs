@@ -113,6 +113,8 @@ pub struct Applier {
 impl Applier {
     /// Runs until the Raft thread hangs up.
     pub fn run(mut self, rx: Receiver<ApplyItem>) {
+        // Every write's answer waits for this thread (a scheduling hint).
+        etcd_raft_node::mark_latency_critical();
         loop {
             match rx.recv_timeout(self.commit_interval) {
                 Ok(item) => self.apply_item(item),
