@@ -77,7 +77,7 @@ struct Cli {
     #[arg(long, global = true)]
     precise: bool,
     /// dial timeout for client connections (e.g. 2s, 500ms; 0 means 5s)
-    #[arg(long = "dial-timeout", default_value = "0s", value_parser = parse_duration, global = true)]
+    #[arg(long = "dial-timeout", default_value = "0s", value_parser = etcd_gotext::parse_duration, global = true)]
     dial_timeout: Duration,
     #[command(subcommand)]
     cmd: Cmd,
@@ -103,26 +103,6 @@ enum Cmd {
     LeaseKeepalive(lease::Args),
     /// Benchmark STM
     Stm(stm::Args),
-}
-
-/// Parses Go-style durations: `500ms`, `2s`, `1m`, `0`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "us" | "µs" => n / 1e6,
-        "ns" => n / 1e9,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration {s:?}")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// What every command gets: the open connections and the global flags.

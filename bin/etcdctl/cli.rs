@@ -288,7 +288,7 @@ pub fn validate(kind: Kind, v: &str) -> Result<(), String> {
     match kind {
         Kind::Bool => parse_bool(v).map(|_| ()),
         Kind::Int64 | Kind::Int => parse_int(v).map(|_| ()),
-        Kind::Duration => crate::gofmt::parse_duration(v).map(|_| ()),
+        Kind::Duration => etcd_gotext::parse_duration(v).map(|_| ()),
         Kind::Str | Kind::StrSlice => Ok(()),
     }
 }

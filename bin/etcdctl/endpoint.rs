@@ -8,7 +8,6 @@ use etcd_client::Error;
 use crate::cli::Parsed;
 use crate::exit::{exit, fail, EXIT_ERROR};
 use crate::global::{connect, connect_to, endpoints, globals, Globals};
-use crate::gofmt::duration_string;
 use crate::printer::EpHealth;
 
 /// The endpoints to visit: `--endpoints`, or with `--cluster` the client
@@ -49,7 +48,7 @@ async fn probe(g: Globals, ep: String) -> EpHealth {
     };
     let start = Instant::now();
     let res = c.get("health").await;
-    let took = duration_string(start.elapsed());
+    let took = etcd_gotext::format_duration(start.elapsed());
     let error = match res {
         Ok(_) => String::new(),
         Err(Error::Status(s)) if s.message() == "etcdserver: permission denied" => String::new(),

@@ -32,32 +32,10 @@ pub fn exit(code: i32) -> ! {
 }
 
 /// Civil date-time (UTC) of `now`: (year, month, day, h, m, s, micros).
-fn now_parts() -> (i64, u32, u32, u64, u64, u64, u32) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        d.subsec_micros(),
-    )
+fn now_parts() -> (i64, u32, u32, u32, u32, u32, u32) {
+    let t = etcd_gotext::UtcTime::from_system_time(SystemTime::now());
+    let micros = t.nanos / 1000;
+    (t.year, t.month, t.day, t.hour, t.minute, t.second, micros)
 }
 
 /// A capnslog line as etcd's `pkg/flags` prints it:

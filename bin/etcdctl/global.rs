@@ -17,7 +17,6 @@ use crate::cli::{validate, Parsed};
 use crate::exit::{
     capnslog, client_uuid, exit, fail, retry_warning, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR,
 };
-use crate::gofmt::parse_duration;
 use crate::printer::{Format, Printer};
 use crate::spec::{Flag, Kind};
 
@@ -132,7 +131,7 @@ pub fn endpoints(p: &Parsed) -> Vec<String> {
 }
 
 fn duration(p: &Parsed, name: &str) -> Duration {
-    parse_duration(&p.string(name)).unwrap_or_default()
+    etcd_gotext::parse_duration(&p.string(name)).unwrap_or_default()
 }
 
 /// The output format, exiting like etcdctl on an unknown one.

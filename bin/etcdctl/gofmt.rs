@@ -1,8 +1,7 @@
-//! Go formatting rules etcdctl's output depends on: `%q` quoting, durations
-//! (`time.Duration.String` and `time.ParseDuration`), `encoding/json` string
-//! escaping, go-humanize's `Bytes`, and `%v` of string slices.
-
-use std::time::Duration;
+//! Go formatting rules etcdctl's output depends on: `%q` quoting,
+//! `encoding/json` string escaping, go-humanize's `Bytes`, and `%v` of string
+//! slices. Durations (`time.ParseDuration`, `time.Duration.String`) come from
+//! the `etcd-gotext` crate.
 
 /// Go's `strconv.Quote` (`%q`) of raw bytes.
 pub fn quote(b: &[u8]) -> String {
@@ -101,95 +100,6 @@ pub fn unquote_prefix(s: &str) -> Option<(Vec<u8>, &str)> {
     None
 }
 
-/// Go's `time.ParseDuration`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let orig = s;
-    let invalid = || format!("time: invalid duration {orig:?}");
-    let (neg, mut s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    let mut total_ns: f64 = 0.0;
-    while !s.is_empty() {
-        let num_end = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let num = &s[..num_end];
-        if num.is_empty() || num == "." {
-            return Err(invalid());
-        }
-        let v: f64 = num.parse().map_err(|_| invalid())?;
-        s = &s[num_end..];
-        let unit_end = s
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(s.len());
-        let unit = &s[..unit_end];
-        s = &s[unit_end..];
-        let scale = match unit {
-            "" => return Err(format!("time: missing unit in duration {orig:?}")),
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            u => return Err(format!("time: unknown unit {u:?} in duration {orig:?}")),
-        };
-        total_ns += v * scale;
-    }
-    if neg {
-        return Ok(Duration::ZERO);
-    }
-    Ok(Duration::from_nanos(total_ns.round() as u64))
-}
-
-/// Go's `time.Duration.String` (e.g. `1.856684ms`, `2s`, `1m30s`).
-pub fn duration_string(d: Duration) -> String {
-    let ns = d.as_nanos() as u64;
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}µs", frac(ns, 1_000));
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", frac(ns, 1_000_000));
-    }
-    let mut out = String::new();
-    let h = ns / 3_600_000_000_000;
-    let m = (ns / 60_000_000_000) % 60;
-    let rem_ns = ns % 60_000_000_000;
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&format!("{}s", frac(rem_ns, 1_000_000_000)));
-    out
-}
-
-fn frac(v: u64, unit: u64) -> String {
-    let whole = v / unit;
-    let rest = v % unit;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = unit.to_string().len() - 1;
-    let digits = format!("{rest:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
 /// go-humanize `Bytes`: SI units, e.g. `20 kB`, `1.2 MB`, `9 B`.
 pub fn humanize_bytes(n: u64) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
@@ -236,25 +146,6 @@ pub fn string_slice(v: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_like_go() {
-        assert_eq!(
-            duration_string(Duration::from_nanos(1_856_684)),
-            "1.856684ms"
-        );
-        assert_eq!(duration_string(Duration::from_secs(2)), "2s");
-        assert_eq!(duration_string(Duration::from_secs(90)), "1m30s");
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(
-            parse_duration("x").unwrap_err(),
-            "time: invalid duration \"x\""
-        );
-        assert_eq!(
-            parse_duration("1").unwrap_err(),
-            "time: missing unit in duration \"1\""
-        );
-    }
 
     #[test]
     fn humanize_like_go() {

@@ -87,7 +87,9 @@ pub(crate) fn apply(
             Value::Uint(parse_go_uint(text, 32).map_err(|e| e.strconv_text("ParseUint", text))?)
         }
         Kind::Int => Value::Int(parse_go_int(text, 64).map_err(NumError::flag_text)?),
-        Kind::Duration => Value::DurationNs(parse_go_duration(text).ok_or("parse error")?),
+        Kind::Duration => {
+            Value::DurationNs(etcd_gotext::parse_duration_ns(text).map_err(|_| "parse error")?)
+        }
         Kind::Urls if text.is_empty() => return Ok(None),
         Kind::Urls => Value::Urls(EtcdUrl::parse_list(text)?),
         Kind::Cors => cors_value(current, text)?,
@@ -256,72 +258,6 @@ fn underscores_ok(text: &str) -> bool {
     saw != '_'
 }
 
-/// Go's `time.ParseDuration`, in nanoseconds; `None` on any error.
-pub(crate) fn parse_go_duration(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part = &rest[..int_len];
-        rest = &rest[int_len..];
-        let mut frac_part = "";
-        if let Some(after_dot) = rest.strip_prefix('.') {
-            let frac_len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
-            frac_part = &after_dot[..frac_len];
-            rest = &after_dot[frac_len..];
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        let unit_len = rest
-            .char_indices()
-            .find(|&(_, c)| c == '.' || c.is_ascii_digit())
-            .map_or(rest.len(), |(i, _)| i);
-        let unit_ns: u128 = match &rest[..unit_len] {
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        let int_value: u128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
-        let mut frac_ns: u128 = 0;
-        if !frac_part.is_empty() {
-            let digits = &frac_part[..frac_part.len().min(30)];
-            let scale = 10u128.pow(digits.len() as u32);
-            frac_ns = digits.parse::<u128>().ok()? * unit_ns / scale;
-        }
-        total = total.checked_add(int_value.checked_mul(unit_ns)?.checked_add(frac_ns)?)?;
-        if total > 1u128 << 63 {
-            return None;
-        }
-    }
-    if negative {
-        Some((total as i128).checked_neg()? as i64)
-    } else if total == 1u128 << 63 {
-        None
-    } else {
-        Some(total as i64)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,20 +283,6 @@ mod tests {
             parse_go_int("9223372036854775808", 64),
             Err(NumError::Range)
         );
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("0"), Some(0));
-        assert_eq!(parse_go_duration("100ms"), Some(100_000_000));
-        assert_eq!(parse_go_duration("1h2m3.5s"), Some(3_723_500_000_000));
-        assert_eq!(parse_go_duration("-1.5s"), Some(-1_500_000_000));
-        assert_eq!(parse_go_duration(".5us"), Some(500));
-        assert_eq!(parse_go_duration("2\u{b5}s"), Some(2_000));
-        assert_eq!(parse_go_duration("5"), None);
-        assert_eq!(parse_go_duration(""), None);
-        assert_eq!(parse_go_duration("1d"), None);
-        assert_eq!(parse_go_duration("3000000h"), None);
     }
 
     #[test]

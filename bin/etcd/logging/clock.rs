@@ -87,26 +87,16 @@ pub fn now_local() -> LocalTime {
     }
 }
 
-/// UTC broken-down time for a Unix timestamp (days-to-civil, Howard Hinnant's method).
+/// UTC broken-down time for a Unix timestamp.
 pub fn utc_from_unix(secs: i64, micros: u32) -> LocalTime {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    let t = etcd_gotext::UtcTime::from_unix(secs, micros * 1000);
     LocalTime {
-        year,
-        month,
-        day,
-        hour: (rem / 3600) as u32,
-        minute: (rem % 3600 / 60) as u32,
-        second: (rem % 60) as u32,
+        year: t.year as i32,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
         micros,
         utc_offset_secs: 0,
     }

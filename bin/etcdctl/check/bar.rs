@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::gofmt::duration_string;
 
 /// How often the bar is redrawn (pb's default refresh rate).
 pub const REFRESH_INTERVAL: Duration = Duration::from_millis(200);
@@ -66,7 +65,7 @@ pub fn render(f: &Frame) -> String {
     let time_box = if f.finished {
         format!(
             " {}",
-            duration_string(Duration::from_secs(f.elapsed.as_secs()))
+            etcd_gotext::format_duration(Duration::from_secs(f.elapsed.as_secs()))
         )
     } else if f.current > 0 && f.total > 0 {
         let per_entry = f.changed_at.as_secs_f64() / f.current as f64;

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::client::{canonical_path, Client, Error};
+use super::client::{Client, Error};
 use super::http::Request;
 use super::Ctx;
 
@@ -291,7 +291,7 @@ async fn grant_revoke(ctx: &Ctx, grant: bool) {
     if path.is_empty() {
         ctx.die("No path specified; please use `--path`");
     }
-    let canon = canonical_path(path);
+    let canon = etcd_gotext::canonical_url_path(path);
     if canon != path {
         ctx.die(&format!("Not canonical path; please use `--path={canon}`"));
     }

@@ -33,7 +33,7 @@ impl Values {
                 Kind::Bool => Value::Bool(false),
                 Kind::Str(d) => Value::Str(d.to_string()),
                 Kind::Int => Value::Int(0),
-                Kind::Duration(d) => Value::Duration(parse_duration(d).unwrap_or_default()),
+                Kind::Duration(d) => Value::Duration(etcd_gotext::parse_duration(d).unwrap_or_default()),
                 Kind::List => Value::List(Vec::new()),
             };
             m.insert(f.key(), v);
@@ -316,7 +316,7 @@ fn go_parse(flags: &[&Flag], args: &[String]) -> Result<(Values, Vec<String>), S
         let bad = || format!("invalid value {v:?} for flag -{name}: parse error");
         let parsed = match fl.kind {
             Kind::Int => Value::Int(parse_int(&v).ok_or_else(bad)?),
-            Kind::Duration(_) => Value::Duration(parse_duration(&v).ok_or_else(bad)?),
+            Kind::Duration(_) => Value::Duration(etcd_gotext::parse_duration(&v).map_err(|_| bad())?),
             Kind::List => {
                 let mut l = values.list(fl.key()).to_vec();
                 l.push(v.clone());
@@ -362,46 +362,6 @@ fn parse_int(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// Go's `time.ParseDuration` ("1.5s", "2m30s", "300ms", "0").
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let nanos = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[u..];
-        total += num * nanos;
-    }
-    if neg {
-        return Some(Duration::ZERO);
-    }
-    Some(Duration::from_nanos(total as u64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,10 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn go_duration_and_int_forms() {
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5"), None);
+    fn go_int_forms() {
         assert_eq!(parse_int("0x10"), Some(16));
         assert_eq!(parse_int("abc"), None);
     }

@@ -228,21 +228,6 @@ fn status_text(code: u16) -> &'static str {
     }
 }
 
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 /// Go's path escaping for a URL path.
 pub fn path_escape(s: &str) -> String {
     let mut out = String::new();
@@ -263,33 +248,12 @@ pub fn encode_values(pairs: &[(&str, String)]) -> String {
     let mut v: Vec<&(&str, String)> = pairs.iter().collect();
     v.sort_by(|a, b| a.0.cmp(b.0));
     v.iter()
-        .map(|(k, val)| format!("{}={}", query_escape(k), query_escape(val)))
+        .map(|(k, val)| {
+            let (k, val) = (etcd_gotext::query_escape(k), etcd_gotext::query_escape(val));
+            format!("{k}={val}")
+        })
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Go's `path.Clean`, keeping a trailing slash (etcd's `CanonicalURLPath`).
-pub fn canonical_path(p: &str) -> String {
-    let p = if p.starts_with('/') {
-        p.to_string()
-    } else {
-        format!("/{p}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
-    if p.ends_with('/') && out != "/" {
-        out.push('/');
-    }
-    out
 }
 
 /// The message Go's `encoding/json` gives for a body that is not JSON at
@@ -324,8 +288,6 @@ mod tests {
     fn escaping_matches_go() {
         assert_eq!(encode_values(&[("value", "a b&c".into())]), "value=a+b%26c");
         assert_eq!(path_escape("/v2/keys/a b"), "/v2/keys/a%20b");
-        assert_eq!(canonical_path("/v2/keys/a/../b/"), "/v2/keys/b/");
-        assert_eq!(canonical_path("/v2/keys//x"), "/v2/keys/x");
     }
 
     #[test]

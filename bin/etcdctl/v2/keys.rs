@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use super::client::{canonical_path, encode_values, path_escape, Client, Error};
+use super::client::{encode_values, path_escape, Client, Error};
 use super::format::{decode, print_response_key, KeysResponse};
 use super::http::Request;
 use super::{Ctx, EXIT_BAD_ARGS, EXIT_SERVER_ERROR};
@@ -18,7 +18,7 @@ pub fn keys_path(key: &str, query: &[(&str, String)]) -> String {
     } else {
         format!("/{key}")
     };
-    let p = path_escape(&canonical_path(&format!("/v2/keys{key}")));
+    let p = path_escape(&etcd_gotext::canonical_url_path(&format!("/v2/keys{key}")));
     if query.is_empty() {
         p
     } else {

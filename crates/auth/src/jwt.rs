@@ -151,7 +151,8 @@ impl JwtTokens {
             .map_err(|_| opts_err("invalid auth signature method"))?;
         let ttl = match opts.get("ttl").filter(|t| !t.is_empty()) {
             Some(t) => {
-                crate::token::parse_duration(t).ok_or_else(|| opts_err(format!("bad ttl {t:?}")))?
+                let ns = etcd_gotext::parse_duration_ns(t).ok().filter(|ns| *ns >= 0);
+                Duration::from_nanos(ns.ok_or_else(|| opts_err(format!("bad ttl {t:?}")))? as u64)
             }
             None => JWT_TTL_DEFAULT,
         };

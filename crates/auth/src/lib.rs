@@ -29,4 +29,4 @@ pub use perms::{PermType, UserPerms};
 pub use records::{AuthTable, Write, ENABLED_KEY, REVISION_KEY};
 pub use simple_token::{SimpleTokens, SIMPLE_TOKEN_PREFIX_LEN, SIMPLE_TOKEN_TTL_DEFAULT_S};
 pub use store::{AuthInfo, AuthStore, ROOT_ROLE, ROOT_USER};
-pub use token::{parse_duration, TokenProvider};
+pub use token::TokenProvider;

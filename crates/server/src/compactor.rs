@@ -26,6 +26,7 @@ use etcd_proto::etcdserverpb::CompactionRequest;
 use etcd_proto::EtcdError;
 
 use crate::EtcdServer;
+use etcd_gotext::format_duration as go_duration;
 
 /// How often the revision mode looks (etcd: 5 minutes).
 pub const REVISION_MODE_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -58,9 +59,16 @@ pub fn parse_auto_compaction(mode: &str, retention: &str) -> Result<AutoCompacti
             "revision" => Amount::Count(n),
             _ => Amount::Time(Duration::from_secs(n as u64 * 3600)),
         },
-        _ => Amount::Time(parse_go_duration(retention).ok_or_else(|| {
-            format!("error parsing CompactionRetention: time: invalid duration {retention:?}")
-        })?),
+        _ => match etcd_gotext::parse_duration_ns(retention) {
+            Ok(ns) if ns >= 0 => Amount::Time(Duration::from_nanos(ns as u64)),
+            // etcd takes a negative duration as given; no retention fits one, so refuse it.
+            Ok(_) => {
+                return Err(format!(
+                    "error parsing CompactionRetention: time: invalid duration {retention:?}"
+                ))
+            }
+            Err(e) => return Err(format!("error parsing CompactionRetention: {e}")),
+        },
     };
     Ok(match (mode, amount) {
         (_, Amount::Count(0)) => AutoCompaction::Off,
@@ -77,42 +85,6 @@ pub fn parse_auto_compaction(mode: &str, retention: &str) -> Result<AutoCompacti
 enum Amount {
     Count(i64),
     Time(Duration),
-}
-
-/// A Go `time.ParseDuration` subset: a sequence of `<number><unit>` with
-/// units ns, us, µs, ms, s, m, h; decimals allowed; no sign.
-fn parse_go_duration(s: &str) -> Option<Duration> {
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        if num_len == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale_ns = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * scale_ns;
-        rest = &rest[unit_len..];
-    }
-    Some(Duration::from_nanos(total as u64))
 }
 
 /// The periodic mode's state.
@@ -289,40 +261,6 @@ pub(crate) fn log_compacted(rev: i64, took: Duration) {
     tracing::info!(target: "mvcc", "finished scheduled compaction at {rev} (took {})", go_duration(took));
 }
 
-/// A duration as Go prints it (`1h0m0s`, `30m0s`, `1.5s`, `100ms`).
-pub(crate) fn go_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns < 1_000_000_000 {
-        let (v, unit) = if ns < 1_000 {
-            (ns as f64, "ns")
-        } else if ns < 1_000_000 {
-            (ns as f64 / 1e3, "µs")
-        } else {
-            (ns as f64 / 1e6, "ms")
-        };
-        return format!("{}{unit}", trim_float(v));
-    }
-    let secs = ns as f64 / 1e9;
-    let h = (secs / 3600.0).floor() as u64;
-    let m = ((secs - h as f64 * 3600.0) / 60.0).floor() as u64;
-    let s = secs - h as f64 * 3600.0 - m as f64 * 60.0;
-    let s = trim_float(s);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, m) => format!("{m}m{s}s"),
-        (h, m) => format!("{h}h{m}m{s}s"),
-    }
-}
-
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.9}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,16 +295,15 @@ mod tests {
             parse_auto_compaction("periodic", "abc"),
             Err("error parsing CompactionRetention: time: invalid duration \"abc\"".into())
         );
-        assert!(parse_auto_compaction("periodic", "-1").is_err());
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
-        assert_eq!(go_duration(Duration::from_secs(1800)), "30m0s");
-        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(go_duration(Duration::from_millis(100)), "100ms");
-        assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
+        assert_eq!(
+            parse_auto_compaction("periodic", "-1"),
+            Err("error parsing CompactionRetention: time: missing unit in duration \"-1\"".into())
+        );
+        assert_eq!(
+            parse_auto_compaction("periodic", "5x"),
+            Err("error parsing CompactionRetention: time: unknown unit \"x\" in duration \"5x\"".into())
+        );
+        assert!(parse_auto_compaction("periodic", "-1h").is_err());
     }
 
     #[test]

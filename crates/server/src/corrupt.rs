@@ -253,7 +253,7 @@ pub(crate) async fn initial_check(
     timeout: Duration,
 ) -> Result<(), ServerError> {
     tracing::info!(target: "etcdserver", "{member_id:x} starting initial corruption check with timeout {}...",
-        crate::compactor::go_duration(timeout));
+        etcd_gotext::format_duration(timeout));
     let rev = kv.current_revision();
     let (hash, crev) = kv
         .hash_kv(0)
@@ -292,7 +292,7 @@ pub(crate) fn spawn_monitor(server: &Arc<EtcdServer>, interval: Duration) {
     if interval.is_zero() {
         return;
     }
-    tracing::info!(target: "etcdserver", "enabled corruption checking with {} interval", crate::compactor::go_duration(interval));
+    tracing::info!(target: "etcdserver", "enabled corruption checking with {} interval", etcd_gotext::format_duration(interval));
     let weak = Arc::downgrade(server);
     tokio::spawn(async move {
         loop {

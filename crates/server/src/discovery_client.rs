@@ -131,7 +131,7 @@ impl KeysClient {
     /// `PUT <path>?prevExist=false` with `value`: creates the key or fails
     /// with [`CODE_NODE_EXIST`].
     pub async fn create(&self, path: &str, value: &str) -> Result<KeysResponse, KeysError> {
-        let body = format!("value={}", form_encode(value));
+        let body = format!("value={}", etcd_gotext::query_escape(value));
         bounded(self.send("PUT", format!("{path}?prevExist=false"), Some(body))).await
     }
 
@@ -239,32 +239,9 @@ async fn bounded<T>(
         .map_err(|_| KeysError::Unreachable("request timed out".into()))?
 }
 
-/// `application/x-www-form-urlencoded` encoding of one value.
-pub(crate) fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_encoding_escapes_reserved_bytes() {
-        assert_eq!(
-            form_encode("m1=http://127.0.0.1:2380,m1=x y"),
-            "m1%3Dhttp%3A%2F%2F127.0.0.1%3A2380%2Cm1%3Dx+y"
-        );
-    }
 
     #[test]
     fn answers_are_classified_like_etcds_client() {

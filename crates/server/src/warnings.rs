@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::metrics::metrics;
+use etcd_gotext::format_duration as go_duration;
 
 static ZAP: AtomicBool = AtomicBool::new(false);
 
@@ -192,73 +193,9 @@ pub(crate) fn describe_result(result: &crate::ApplyResult) -> Result<String, Str
     }
 }
 
-/// Go's `time.Duration.String`: `1.5s`, `2m3.004s`, `978µs`, `12.5ms`, `0s`.
-pub fn go_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}µs", decimal(ns, 1_000));
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", decimal(ns, 1_000_000));
-    }
-    let secs = ns / 1_000_000_000;
-    let frac = ns % 1_000_000_000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&decimal(
-        u128::from(s as u64) * 1_000_000_000 + frac,
-        1_000_000_000,
-    ));
-    out.push('s');
-    out
-}
-
-/// `value / unit` with the fraction's trailing zeros dropped.
-fn decimal(value: u128, unit: u128) -> String {
-    let whole = value / unit;
-    let frac = value % unit;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let width = unit.ilog10() as usize;
-    let digits = format!("{frac:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_print_like_go() {
-        let cases = [
-            (Duration::ZERO, "0s"),
-            (Duration::from_nanos(5), "5ns"),
-            (Duration::from_micros(978), "978µs"),
-            (Duration::from_nanos(1_500), "1.5µs"),
-            (Duration::from_micros(12_500), "12.5ms"),
-            (Duration::from_millis(100), "100ms"),
-            (Duration::from_secs(1), "1s"),
-            (Duration::from_millis(1_500), "1.5s"),
-            (Duration::from_millis(123_004), "2m3.004s"),
-            (Duration::from_secs(3600), "1h0m0s"),
-        ];
-        for (d, want) in cases {
-            assert_eq!(go_duration(d), want, "{d:?}");
-        }
-    }
 
     #[test]
     fn heartbeat_late_only_past_twice_the_interval() {

@@ -31,16 +31,8 @@ const ALPHA: f64 = 0.125;
 /// `GET /raft/probing`: etcd's prober health body, `{"OK":true,"Now":…}`.
 pub(crate) async fn handler() -> axum::response::Response {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let days = (now.as_secs() / 86_400) as i64;
-    let (y, m, d) = crate::tls_selfcert::civil_from_days(days);
-    let secs = now.as_secs() % 86_400;
-    let body = format!(
-        "{{\"OK\":true,\"Now\":\"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z\"}}\n",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        now.subsec_nanos()
-    );
+    let now = etcd_gotext::rfc3339_nano(now.as_nanos().min(i64::MAX as u128) as i64);
+    let body = format!("{{\"OK\":true,\"Now\":\"{now}\"}}\n");
     ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::event::{Event, NodeExtern};
 
+/// Go's `time.RFC3339Nano` in UTC (the v2 API's `expiration`).
+pub use etcd_gotext::rfc3339_nano;
+
 #[derive(Serialize)]
 struct JsonNode<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -96,62 +99,9 @@ pub fn event_json(ev: &Event, now_ns: i64, trim: &str, no_value: bool) -> String
     s
 }
 
-/// Go's `time.RFC3339Nano` in UTC: `2014-02-10T19:54:49.357382223Z`.
-pub fn rfc3339_nano(unix_ns: i64) -> String {
-    let secs = unix_ns.div_euclid(1_000_000_000);
-    let nanos = unix_ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_matches_go() {
-        assert_eq!(
-            rfc3339_nano(1_392_062_089_357_382_223),
-            "2014-02-10T19:54:49.357382223Z"
-        );
-        assert_eq!(
-            rfc3339_nano(1_392_062_089_500_000_000),
-            "2014-02-10T19:54:49.5Z"
-        );
-        assert_eq!(rfc3339_nano(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339_nano(951_782_400_000_000_000),
-            "2000-02-29T00:00:00Z"
-        );
-    }
 
     #[test]
     fn ttl_rounds_up() {

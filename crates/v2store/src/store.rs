@@ -47,20 +47,8 @@ struct Saved {
     history: EventHistory,
 }
 
-/// `path.Clean(path.Join("/", p))`.
-pub fn clean_path(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
+/// `path.Clean(path.Join("/", p))`: every key the store handles is this form.
+pub use etcd_gotext::clean_rooted_path as clean_path;
 
 fn split(p: &str) -> (&str, &str) {
     match p.rfind('/') {

@@ -74,7 +74,7 @@ fn node(n: &Value, depth: usize) -> Result<Value, String> {
 pub(super) fn unix_ns(t: &str) -> Option<Option<i64>> {
     let (date, rest) = t.split_once('T')?;
     let mut d = date.splitn(3, '-');
-    let (y, mo, da): (i64, i64, i64) = (
+    let (y, mo, da): (i64, u32, u32) = (
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
@@ -103,19 +103,8 @@ pub(super) fn unix_ns(t: &str) -> Option<Option<i64>> {
             sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
         }
     };
-    let secs = days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + s - offset_s;
+    let secs = etcd_gotext::days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + s - offset_s;
     Some(Some(secs.checked_mul(1_000_000_000)?.checked_add(nanos)?))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// `/0/members/<id>/raftAttributes`.
