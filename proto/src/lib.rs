@@ -5,6 +5,9 @@
 
 #![allow(missing_docs, clippy::all)]
 
+mod requests;
+pub use requests::{prefix_range_end, txn_is_read_only, txn_is_serializable};
+
 /// `mvccpb`: stored key-values and watch events.
 pub mod mvccpb {
     include!(concat!(env!("OUT_DIR"), "/mvccpb.rs"));

@@ -150,18 +150,7 @@ pub(crate) fn prefix_of(name: &[u8]) -> Vec<u8> {
     p
 }
 
-/// The end of the range holding every key that starts with `prefix`
-/// (clientv3's `GetPrefixRangeEnd`; `"\0"`, every key, when no end exists).
-pub(crate) fn prefix_range_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![0]
-}
+pub(crate) use etcd_proto::prefix_range_end;
 
 /// The lease a call runs under: the caller's, or for lease 0 a new one
 /// with [`DEFAULT_SESSION_TTL_S`] (as etcd's session does; nobody renews

@@ -12,33 +12,8 @@ use etcd_proto::etcdserverpb::{
 use crate::client::{Client, Retry};
 use crate::error::Result;
 
-/// The end of the range of all keys starting with `prefix` (etcd's
-/// `GetPrefixRangeEnd`); `[0]` (all keys) for an empty or all-0xff prefix.
-///
-/// ```
-/// assert_eq!(etcd_client::prefix_range_end(b"abc"), b"abd".to_vec());
-/// assert_eq!(etcd_client::prefix_range_end(b"a\xff"), b"b".to_vec());
-/// assert_eq!(etcd_client::prefix_range_end(b""), vec![0]);
-/// ```
-pub fn prefix_range_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![0]
-}
-
-/// Whether a transaction only reads (and so may be retried).
-fn txn_is_read_only(t: &TxnRequest) -> bool {
-    use etcd_proto::etcdserverpb::request_op::Request;
-    t.success
-        .iter()
-        .chain(t.failure.iter())
-        .all(|op| matches!(op.request, Some(Request::RequestRange(_))))
-}
+pub use etcd_proto::prefix_range_end;
+use etcd_proto::txn_is_read_only;
 
 impl Client {
     /// `Range`, retried on failover (reads are idempotent).

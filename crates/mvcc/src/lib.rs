@@ -50,4 +50,3 @@ pub use key_range::KeyRange;
 pub use meta::{CONSISTENT_INDEX_KEY, FINISHED_COMPACT_KEY, SCHEDULED_COMPACT_KEY};
 pub use revision::{Revision, MARKED_REV_BYTES_LEN, REV_BYTES_LEN};
 pub use store::KvStore;
-pub use txn::{is_read_only as txn_is_read_only, is_serializable as txn_is_serializable};

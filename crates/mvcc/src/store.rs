@@ -191,7 +191,7 @@ impl KvStore {
         self.write(index, |w| txn::apply(w, req, lease_exists))
     }
 
-    /// Serves a Txn of ranges only ([`crate::txn_is_read_only`]) from the
+    /// Serves a Txn of ranges only ([`etcd_proto::txn_is_read_only`]) from the
     /// current state, outside Raft; takes no revision.
     pub fn txn_read_only(&self, req: &TxnRequest) -> Result<TxnResponse, MvccError> {
         let state = self.state.read();

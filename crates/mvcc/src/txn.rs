@@ -116,29 +116,10 @@ pub(crate) fn apply(
     Ok(resp)
 }
 
-/// Whether every op of both branches is a Range (no nested txn): etcd
-/// serves such a txn outside Raft, like a Range.
-pub fn is_read_only(req: &TxnRequest) -> bool {
-    ranges_only(req, |_| true)
-}
-
-/// Whether every op of both branches is a serializable Range: served
-/// locally without a ReadIndex round, like a serializable Range.
-pub fn is_serializable(req: &TxnRequest) -> bool {
-    ranges_only(req, |r| r.serializable)
-}
-
-fn ranges_only(req: &TxnRequest, ok: impl Fn(&RangeRequest) -> bool) -> bool {
-    req.success
-        .iter()
-        .chain(&req.failure)
-        .all(|op| matches!(&op.request, Some(Request::RequestRange(r)) if ok(r)))
-}
-
-/// Serves a txn [`is_read_only`] from `view`: the compares choose a branch,
+/// Serves a txn [`etcd_proto::txn_is_read_only`] from `view`: the compares choose a branch,
 /// its ranges are checked and read; no revision is taken.
 pub(crate) fn read_only(view: &View<'_>, req: &TxnRequest) -> Result<TxnResponse, MvccError> {
-    assert!(is_read_only(req), "read_only called with a txn that writes");
+    assert!(etcd_proto::txn_is_read_only(req), "read_only called with a txn that writes");
     let path = path(view, req)?;
     for_each_op(req, &path, &mut |r| match r {
         Request::RequestRange(rr) => check_range(view, rr),

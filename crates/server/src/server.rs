@@ -435,10 +435,10 @@ impl EtcdServer {
     /// Txn, proposed through Raft like every request that may write.
     pub async fn txn(&self, req: TxnRequest) -> Result<TxnResponse, EtcdError> {
         validate::txn(&req, self.cfg.max_txn_ops)?;
-        if etcd_mvcc::txn_is_read_only(&req) {
+        if etcd_proto::txn_is_read_only(&req) {
             // Like etcd: ranges only, so served here after the same
             // barrier as a Range (none when every range is serializable).
-            if !etcd_mvcc::txn_is_serializable(&req) {
+            if !etcd_proto::txn_is_serializable(&req) {
                 self.linearizable_barrier().await?;
             }
             let caller = self.check_txn_read(&req).await?;
