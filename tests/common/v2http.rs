@@ -35,7 +35,7 @@ impl Resp {
 /// Sends `method path` with an urlencoded `form` body (when not empty).
 pub fn request(port: u16, method: &str, path: &str, form: &str, timeout: Duration) -> Resp {
     let ctype = (!form.is_empty()).then_some("application/x-www-form-urlencoded");
-    send(port, method, path, ctype, form, timeout)
+    send(port, method, path, ctype, &[], form, timeout)
 }
 
 /// Sends a body with the given content type (or none).
@@ -46,7 +46,19 @@ pub fn request_with_type(
     ctype: Option<&str>,
     body: &str,
 ) -> Resp {
-    send(port, method, path, ctype, body, V2_REQUEST_TIMEOUT)
+    send(port, method, path, ctype, &[], body, V2_REQUEST_TIMEOUT)
+}
+
+/// Sends a body with the given content type (or none) and extra headers.
+pub fn request_with_headers(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    ctype: Option<&str>,
+    body: &str,
+) -> Resp {
+    send(port, method, path, ctype, headers, body, V2_REQUEST_TIMEOUT)
 }
 
 fn send(
@@ -54,6 +66,7 @@ fn send(
     method: &str,
     path: &str,
     ctype: Option<&str>,
+    headers: &[(&str, &str)],
     form: &str,
     timeout: Duration,
 ) -> Resp {
@@ -63,6 +76,9 @@ fn send(
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     if let Some(ct) = ctype {
         req.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     if method != "GET" || !form.is_empty() {
         req.push_str(&format!("Content-Length: {}\r\n", form.len()));

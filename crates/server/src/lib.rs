@@ -38,6 +38,7 @@ mod restore;
 mod server;
 mod snapshot_payload;
 mod v2;
+pub mod v2auth;
 mod validate;
 pub mod wait;
 pub mod warnings;

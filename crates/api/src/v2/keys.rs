@@ -28,7 +28,11 @@ fn req_err(code: u32, cause: &str) -> V2Error {
 }
 
 /// Handles one `/v2/keys` request.
-pub(crate) async fn handle(State(server): State<Arc<EtcdServer>>, req: HttpRequest) -> Response {
+pub(crate) async fn handle(
+    State(server): State<Arc<EtcdServer>>,
+    caller: super::auth::Caller,
+    req: HttpRequest,
+) -> Response {
     let method = req.method().clone();
     if ![
         Method::HEAD,
@@ -52,11 +56,18 @@ pub(crate) async fn handle(State(server): State<Arc<EtcdServer>>, req: HttpReque
         return r;
     }
     let cluster_id = format!("{:x}", server.cluster_id());
+    let raw_path = req.uri().path().to_string();
     let parsed = parse(req).await;
-    if parsed.is_ok() {
-        super::stats::detect_v2_auth(&server);
-    }
+    // etcd checks access once the request parsed (reading `/2/enabled`
+    // and the caller's records, which `/v2/stats/store` counts).
+    let allowed = match &parsed {
+        Ok((r, _)) => {
+            super::auth::may_access_key(&server, &caller, &raw_path, r.recursive(), &method).await
+        }
+        Err(_) => true,
+    };
     let mut resp = match parsed {
+        Ok(_) if !allowed => super::auth::key_no_auth(),
         Err(e) => error_response(&e),
         Ok((r, no_value)) => match server.v2_do(r).await {
             Ok(V2Response::Event(ev)) => {

@@ -133,8 +133,14 @@ fn server_error(s: &EtcdServer, e: EtcdError, id: &str) -> Response {
 }
 
 /// `POST /v2/members`: adds a voter.
-pub(crate) async fn add(State(s): State<Arc<EtcdServer>>, req: Request) -> Response {
-    super::stats::detect_v2_auth(&s);
+pub(crate) async fn add(
+    State(s): State<Arc<EtcdServer>>,
+    caller: super::auth::Caller,
+    req: Request,
+) -> Response {
+    if !super::auth::may_change_members(&s, &caller).await {
+        return super::auth::no_auth();
+    }
     let urls = match peer_urls(&s, req).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -160,9 +166,12 @@ fn parse_id(s: &EtcdServer, id: &str) -> Result<u64, Response> {
 /// `DELETE /v2/members/<id>`.
 pub(crate) async fn remove(
     State(s): State<Arc<EtcdServer>>,
+    caller: super::auth::Caller,
     Path(id_str): Path<String>,
 ) -> Response {
-    super::stats::detect_v2_auth(&s);
+    if !super::auth::may_change_members(&s, &caller).await {
+        return super::auth::no_auth();
+    }
     let id = match parse_id(&s, &id_str) {
         Ok(id) => id,
         Err(r) => return r,
@@ -176,10 +185,13 @@ pub(crate) async fn remove(
 /// `PUT /v2/members/<id>`: new peer URLs.
 pub(crate) async fn update(
     State(s): State<Arc<EtcdServer>>,
+    caller: super::auth::Caller,
     Path(id_str): Path<String>,
     req: Request,
 ) -> Response {
-    super::stats::detect_v2_auth(&s);
+    if !super::auth::may_change_members(&s, &caller).await {
+        return super::auth::no_auth();
+    }
     let id = match parse_id(&s, &id_str) {
         Ok(id) => id,
         Err(r) => return r,

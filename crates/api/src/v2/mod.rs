@@ -1,6 +1,7 @@
-//! The v2 HTTP API (served with `--enable-v2`): `/v2/keys`, `/v2/stats/*`
-//! and `/v2/members`, with etcd 3.4's headers, status codes and JSON.
+//! The v2 HTTP API (served with `--enable-v2`): `/v2/keys`, `/v2/stats/*`,
+//! `/v2/members` and `/v2/auth`, with etcd 3.4's headers, status codes and JSON.
 
+mod auth;
 mod form;
 mod keys;
 mod members;
@@ -18,6 +19,13 @@ pub(crate) fn routes() -> axum::Router<Arc<EtcdServer>> {
         .route("/v2/keys", any(keys::handle))
         .route("/v2/keys/", any(keys::handle))
         .route("/v2/keys/{*path}", any(keys::handle))
+        .route("/v2/auth/enable", any(auth::enable))
+        .route("/v2/auth/users", any(auth::users))
+        .route("/v2/auth/users/", any(auth::users))
+        .route("/v2/auth/users/{*rest}", any(auth::users))
+        .route("/v2/auth/roles", any(auth::roles))
+        .route("/v2/auth/roles/", any(auth::roles))
+        .route("/v2/auth/roles/{*rest}", any(auth::roles))
         .route("/v2/stats/store", get(stats::store))
         .route("/v2/stats/self", get(stats::self_stats))
         .route("/v2/stats/leader", get(stats::leader))
@@ -28,4 +36,5 @@ pub(crate) fn routes() -> axum::Router<Arc<EtcdServer>> {
                 .delete(members::remove)
                 .put(members::update),
         )
+        .layer(axum::middleware::from_fn(auth::without_v3_credentials))
 }

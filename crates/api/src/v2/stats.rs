@@ -22,15 +22,6 @@ pub(crate) fn mark_start() {
     START.get_or_init(|| (etcd_server::now_unix_ns(), std::time::Instant::now()));
 }
 
-/// etcd 3.4 asks its v2 auth store whether auth is on before it serves a
-/// parsed `/v2/keys` request or a `/v2/members` change: a local read of
-/// `/2/enabled` that `/v2/stats/store` counts (a failed get, as long as v2
-/// auth was never enabled). etcd-rs has no v2 auth, so that read is all
-/// there is to do, and it is done only for the counters to match.
-pub(crate) fn detect_v2_auth(s: &EtcdServer) {
-    let _ = s.v2_store().lock().get("/2/enabled", false, false);
-}
-
 /// The v2 store's counters (read and write counts are etcd's; see
 /// `etcd_v2store::stats` for which operation counts where).
 pub(crate) async fn store(State(s): State<Arc<EtcdServer>>) -> Response {
