@@ -26,7 +26,6 @@ use common::{
     free_port, run_with_timeout, server_binary, testing_external_server, wait_until, CtlOutput,
     ETCDCTL_PATH,
 };
-use serde_json::Value;
 
 const FORM_TIMEOUT: Duration = Duration::from_secs(40);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -170,21 +169,7 @@ fn three_members_bootstrap_from_srv_records() {
     }
 
     let list = |m: &Member| {
-        let out = m.ctl(&["member", "list", "-w", "json"]).ok();
-        let v: Value = serde_json::from_str(&out.stdout).expect("json");
-        let mut ms: Vec<(u64, String)> = v["members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .map(|x| {
-                (
-                    x["ID"].as_u64().expect("id"),
-                    x["peerURLs"][0].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect();
-        ms.sort();
-        (ms, v["header"]["cluster_id"].as_u64().expect("cluster id"))
+        common::parse_member_list(&m.ctl(&["member", "list", "-w", "json"]).ok().stdout)
     };
     let first = list(&members[0]);
     let mut urls: Vec<String> = first.0.iter().map(|(_, u)| u.clone()).collect();

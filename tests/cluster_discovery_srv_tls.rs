@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use common::{server_binary, testing_external_server, wait_until, READY_LINE};
 use dns::{Dns, Record};
-use serde_json::Value;
 use tls_support::{ctl, Member, Pki};
 
 const FORM_TIMEOUT: Duration = Duration::from_secs(40);
@@ -36,20 +35,7 @@ fn endpoint(m: &Member) -> String {
 fn members_seen(m: &Member) -> (Vec<(u64, String)>, u64) {
     let out = ctl(&endpoint(m), &[], &["member", "list", "-w", "json"]);
     assert_eq!(out.code, 0, "{out:#?}");
-    let v: Value = serde_json::from_str(&out.stdout).expect("json");
-    let mut ms: Vec<(u64, String)> = v["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|x| {
-            (
-                x["ID"].as_u64().expect("id"),
-                x["peerURLs"][0].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    ms.sort();
-    (ms, v["header"]["cluster_id"].as_u64().expect("cluster id"))
+    common::parse_member_list(&out.stdout)
 }
 
 #[test]

@@ -89,8 +89,10 @@ fn hashes(stdout: &str) -> Vec<u32> {
 /// and checks what must hold on any correct cluster.
 fn scenario(opts: ClusterOpts) -> Vec<Step> {
     let mut c = Cluster::start(3, opts);
+    // Set-up writes get a generous deadline: a slow disk (a 1 s fsync on a
+    // busy CI machine) can cost an election, which is not what this tests.
     for n in 0..50 {
-        c.put(0, &format!("key{}", n % 10), &"x".repeat(1000))
+        c.put_timeout(0, &format!("key{}", n % 10), &"x".repeat(1000), Duration::from_secs(20))
             .unwrap_or_else(|e| panic!("put: {e}\n{}", c.logs()));
     }
     c.wait_converged(&[0, 1, 2], Duration::from_secs(20));

@@ -587,6 +587,25 @@ fn read_lossy(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// `etcdctl member list -w json` output as sorted (member id, first peer
+/// URL) pairs and the cluster id.
+pub fn parse_member_list(json: &str) -> (Vec<(u64, String)>, u64) {
+    let v: serde_json::Value = serde_json::from_str(json).expect("member list json");
+    let mut ms: Vec<(u64, String)> = v["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|x| {
+            (
+                x["ID"].as_u64().expect("id"),
+                x["peerURLs"][0].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    ms.sort();
+    (ms, v["header"]["cluster_id"].as_u64().expect("cluster id"))
+}
+
 /// Runs `cmd`, feeding `input`, capturing output; kills it (by its PID) after `timeout`.
 pub fn run_with_timeout(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> CtlOutput {
     cmd.stdin(if input.is_some() {
