@@ -245,8 +245,8 @@ fn prefix_end(key: &[u8]) -> Vec<u8> {
 /// The seed CI runs. Any other: `DIFF_SEED=<n>`, or `DIFF_SEED=random`.
 /// Seed 7223775411707519991 makes etcd 3.4 panic ("unexpected error during
 /// txn: etcdserver: key not found": a put with ignore_value after a delete
-/// of its key in the same txn) — and shows etcd-rs answering that txn with
-/// an error after applying its delete: a known bug, see the issue notes.
+/// of its key in the same txn); etcd-rs refuses that txn with the same
+/// error and changes nothing (crates/mvcc/tests/txn.rs has the case).
 const CI_SEED: u64 = 20_261_122;
 
 fn seed() -> u64 {

@@ -82,6 +82,16 @@ fn for_each_op(
     Ok(())
 }
 
+/// Whether `key` is in etcd's range `[start, end)` (`end` empty: `start`
+/// only; `end` = `\0`: every key from `start`).
+fn in_range(key: &[u8], start: &[u8], end: &[u8]) -> bool {
+    match end {
+        [] => key == start,
+        [0] => key >= start,
+        _ => key >= start && key < end,
+    }
+}
+
 fn check_range(view: &View<'_>, r: &RangeRequest) -> Result<(), MvccError> {
     match r.revision {
         0 => Ok(()),
@@ -98,8 +108,27 @@ pub(crate) fn apply(
     lease_exists: &dyn Fn(i64) -> bool,
 ) -> Result<TxnResponse, MvccError> {
     let path = path(&w.view(), req)?;
+    // A put that keeps the old value or lease needs its key to exist when it
+    // runs: deleted earlier in this txn (and not put again since), it would
+    // fail half-way through (etcd 3.4 panics there); refuse it up front.
+    let mut deleted: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut put_again: Vec<Vec<u8>> = Vec::new();
     for_each_op(req, &path, &mut |r| match r {
-        Request::RequestPut(p) => put::check(w, p, lease_exists, false),
+        Request::RequestPut(p) => {
+            put::check(w, p, lease_exists, false)?;
+            let keeps_old = p.ignore_value || p.ignore_lease;
+            let gone = deleted.iter().any(|(k, e)| in_range(&p.key, k, e));
+            if keeps_old && gone && !put_again.contains(&p.key) {
+                return Err(MvccError::KeyNotFound);
+            }
+            put_again.push(p.key.clone());
+            Ok(())
+        }
+        Request::RequestDeleteRange(d) => {
+            deleted.push((d.key.clone(), d.range_end.clone()));
+            put_again.retain(|k| !in_range(k, &d.key, &d.range_end));
+            Ok(())
+        }
         _ => Ok(()),
     })?;
     let view = w.view();
