@@ -250,29 +250,34 @@ struct UserWithRoles {
     roles: Vec<Role>,
 }
 
+/// What `/v2/auth/users[/<name>]` and `/v2/auth/roles[/<name>]` check
+/// first, in etcd's order: the path, the method (a collection is GET
+/// only), then root access. Gives the name (none for the collection).
+async fn admit<'s>(
+    s: &'s Arc<EtcdServer>,
+    caller: &Caller,
+    path: &str,
+    method: &Method,
+) -> Result<(Option<String>, Method, V2AuthStore<'s>), Response> {
+    let name = name_in(path)?;
+    allowed(method, if name.is_some() { "GET,PUT,DELETE" } else { "GET" })?;
+    let store = V2AuthStore::new(s);
+    if !store.has_root_access(&caller.0).await {
+        return Err(no_auth());
+    }
+    Ok((name, method.clone(), store))
+}
+
 /// `/v2/auth/users` and `/v2/auth/users/<name>`.
 pub(crate) async fn users(
     State(s): State<Arc<EtcdServer>>,
     caller: Caller,
     req: Request,
 ) -> Response {
-    let name = match name_in(req.uri().path()) {
-        Ok(n) => n,
+    let (name, method, store) = match admit(&s, &caller, req.uri().path(), req.method()).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let method = req.method().clone();
-    let methods = if name.is_some() {
-        "GET,PUT,DELETE"
-    } else {
-        "GET"
-    };
-    if let Err(r) = allowed(&method, methods) {
-        return r;
-    }
-    let store = V2AuthStore::new(&s);
-    if !store.has_root_access(&caller.0).await {
-        return no_auth();
-    }
     let out = match (name, method) {
         (None, _) => list_users(&store).await,
         (Some(n), Method::GET) => get_user(&store, &n).await,
@@ -364,23 +369,10 @@ pub(crate) async fn roles(
     caller: Caller,
     req: Request,
 ) -> Response {
-    let name = match name_in(req.uri().path()) {
-        Ok(n) => n,
+    let (name, method, store) = match admit(&s, &caller, req.uri().path(), req.method()).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let method = req.method().clone();
-    let methods = if name.is_some() {
-        "GET,PUT,DELETE"
-    } else {
-        "GET"
-    };
-    if let Err(r) = allowed(&method, methods) {
-        return r;
-    }
-    let store = V2AuthStore::new(&s);
-    if !store.has_root_access(&caller.0).await {
-        return no_auth();
-    }
     let out = match (name, method) {
         (None, _) => list_roles(&store).await,
         (Some(n), Method::GET) => {
