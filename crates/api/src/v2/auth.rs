@@ -260,7 +260,14 @@ async fn admit<'s>(
     method: &Method,
 ) -> Result<(Option<String>, Method, V2AuthStore<'s>), Response> {
     let name = name_in(path)?;
-    allowed(method, if name.is_some() { "GET,PUT,DELETE" } else { "GET" })?;
+    allowed(
+        method,
+        if name.is_some() {
+            "GET,PUT,DELETE"
+        } else {
+            "GET"
+        },
+    )?;
     let store = V2AuthStore::new(s);
     if !store.has_root_access(&caller.0).await {
         return Err(no_auth());
